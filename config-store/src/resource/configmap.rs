@@ -1,0 +1,19 @@
+//! core `v1` ConfigMap.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::ObjectMeta;
+
+/// A ConfigMap: string data by key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigMap {
+    /// Metadata.
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    /// String values by key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub data: BTreeMap<String, String>,
+}
