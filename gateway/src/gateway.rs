@@ -1,0 +1,88 @@
+//! [`Gateway`]: owns the live route table and applies snapshots to it.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use config_store::{Diagnostic, Snapshot};
+use tokio::sync::watch;
+
+use crate::compile::{compile, CompileOptions};
+use crate::discovery::Discovery;
+use crate::proxy::GatewayProxy;
+use crate::route_table::RouteTable;
+
+/// The live route table and what builds it.
+pub struct Gateway {
+    table: Arc<ArcSwap<RouteTable>>,
+    discovery: Arc<Discovery>,
+    options: CompileOptions,
+    diagnostics: ArcSwap<Vec<Diagnostic>>,
+}
+
+// === impl Gateway ===
+
+impl Gateway {
+    /// A gateway with an empty table (every request gets 404 until the first apply).
+    pub fn new(options: CompileOptions, discovery: Arc<Discovery>) -> Self {
+        Self {
+            table: Arc::new(ArcSwap::from_pointee(RouteTable::default())),
+            discovery,
+            options,
+            diagnostics: ArcSwap::from_pointee(Vec::new()),
+        }
+    }
+
+    /// Compiles `snapshot`, resolves its new upstream targets, then swaps the table in.
+    /// Requests in flight keep the table they started with.
+    pub async fn apply(&self, snapshot: &Snapshot) {
+        let compiled = compile(snapshot, &self.discovery, &self.options);
+        self.discovery.resolve(&compiled.new_targets).await;
+        let old: BTreeSet<Diagnostic> = self.diagnostics.load().iter().cloned().collect();
+        for d in compiled.diagnostics.iter().filter(|d| !old.contains(d)) {
+            tracing::warn!("{d}");
+        }
+        let routes = compiled.table.len();
+        self.table.store(Arc::new(compiled.table));
+        self.diagnostics.store(Arc::new(compiled.diagnostics));
+        tracing::info!(
+            revision = snapshot.revision(),
+            routes,
+            "route table applied"
+        );
+    }
+
+    /// Applies the receiver's current snapshot now (so the first request finds routes),
+    /// then follows later ones on a background task.
+    pub async fn start_following(self: &Arc<Self>, mut rx: watch::Receiver<Arc<Snapshot>>) {
+        let first = rx.borrow_and_update().clone();
+        self.apply(&first).await;
+        let this = self.clone();
+        tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let snapshot = rx.borrow_and_update().clone();
+                this.apply(&snapshot).await;
+            }
+        });
+    }
+
+    /// The current table.
+    pub fn table(&self) -> Arc<RouteTable> {
+        self.table.load_full()
+    }
+
+    /// Problems found while compiling the current table (unresolved references, …).
+    pub fn diagnostics(&self) -> Arc<Vec<Diagnostic>> {
+        self.diagnostics.load_full()
+    }
+
+    /// The discovery registry.
+    pub fn discovery(&self) -> &Arc<Discovery> {
+        &self.discovery
+    }
+
+    /// A Pingora proxy that serves this gateway's table.
+    pub fn proxy(&self) -> GatewayProxy {
+        GatewayProxy::new(self.table.clone())
+    }
+}

@@ -1,0 +1,146 @@
+//! Upstream groups: a route's weighted destinations, each a [`Target`] whose endpoints
+//! discovery keeps current. Picking is lock-free: smooth weighted round robin across
+//! destinations (schedule precomputed at compile time), round robin across endpoints.
+
+pub mod target;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use target::{Endpoint, Target, TargetSpec, UpstreamTls};
+
+/// One destination of a group.
+#[derive(Debug)]
+pub struct Destination {
+    /// Relative weight (> 0).
+    pub weight: u32,
+    /// How the user named it (`httpbin.dns`, `svc:80`).
+    pub label: String,
+    /// Its endpoints.
+    pub target: Arc<Target>,
+}
+
+/// The destinations of one route.
+#[derive(Debug)]
+pub struct UpstreamGroup {
+    destinations: Vec<Destination>,
+    /// Destination indices in smooth weighted round-robin order.
+    schedule: Vec<u16>,
+    next: AtomicUsize,
+}
+
+/// Serialisable description of one destination.
+#[derive(Debug, Clone, Serialize)]
+pub struct DestinationInfo {
+    /// Weight.
+    pub weight: u32,
+    /// Name as configured.
+    pub name: String,
+    /// Resolved target key.
+    pub target: String,
+    /// Current endpoints.
+    pub endpoints: Vec<String>,
+}
+
+// === impl UpstreamGroup ===
+
+impl UpstreamGroup {
+    /// Builds a group; destinations with weight 0 are dropped. An empty group always
+    /// answers "no endpoint" (503).
+    pub fn new(destinations: Vec<Destination>) -> Self {
+        let destinations: Vec<_> = destinations.into_iter().filter(|d| d.weight > 0).collect();
+        let schedule = smooth_schedule(&destinations.iter().map(|d| d.weight).collect::<Vec<_>>());
+        Self {
+            destinations,
+            schedule,
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// Picks the destination for the next request.
+    pub fn pick(&self) -> Option<&Destination> {
+        match self.destinations.len() {
+            0 => None,
+            1 => self.destinations.first(),
+            _ => {
+                let n = self.next.fetch_add(1, Ordering::Relaxed);
+                let idx = self.schedule[n % self.schedule.len()];
+                self.destinations.get(idx as usize)
+            }
+        }
+    }
+
+    /// The destinations.
+    pub fn destinations(&self) -> &[Destination] {
+        &self.destinations
+    }
+
+    /// A serialisable view.
+    pub fn describe(&self) -> Vec<DestinationInfo> {
+        self.destinations
+            .iter()
+            .map(|d| DestinationInfo {
+                weight: d.weight,
+                name: d.label.clone(),
+                target: d.target.key().to_string(),
+                endpoints: d
+                    .target
+                    .endpoints()
+                    .iter()
+                    .map(|e| e.addr.to_string())
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+/// nginx's smooth weighted round robin, unrolled into a schedule of `sum(weights) / gcd`
+/// slots so picks interleave (30/70 gives A B B A B B B …, not 30 As then 70 Bs).
+fn smooth_schedule(weights: &[u32]) -> Vec<u16> {
+    let g = weights.iter().copied().fold(0, gcd).max(1);
+    let weights: Vec<i64> = weights.iter().map(|w| i64::from(w / g)).collect();
+    let total: i64 = weights.iter().sum();
+    let mut current = vec![0i64; weights.len()];
+    let mut schedule = Vec::with_capacity(total as usize);
+    for _ in 0..total {
+        for (c, w) in current.iter_mut().zip(&weights) {
+            *c += w;
+        }
+        let (best, _) = current
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, c)| (**c, std::cmp::Reverse(*i)))
+            .unwrap_or((0, &0));
+        current[best] -= total;
+        schedule.push(best as u16);
+    }
+    if schedule.is_empty() {
+        schedule.push(0);
+    }
+    schedule
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_is_exact_and_interleaved() {
+        let s = smooth_schedule(&[30, 70]);
+        assert_eq!(s.len(), 10);
+        assert_eq!(s.iter().filter(|i| **i == 0).count(), 3);
+        assert_eq!(s, vec![1, 0, 1, 1, 0, 1, 1, 1, 0, 1]);
+        assert_eq!(smooth_schedule(&[50, 50]), vec![0, 1]);
+        assert_eq!(smooth_schedule(&[100]), vec![0]);
+    }
+}

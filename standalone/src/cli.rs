@@ -1,0 +1,195 @@
+//! Command line: `serve`, `validate`, `routes`, `echo`, `demo`. These names are stable;
+//! users' scripts call them.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use config_store::WatchMode;
+
+/// Gantry: one small binary that serves Higress configuration.
+#[derive(Debug, Parser)]
+#[command(name = "gantry", version, about)]
+pub struct Cli {
+    /// Log format (level filter from RUST_LOG, default info).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway on a config directory, applying every change live.
+    Serve(ServeArgs),
+    /// Check a config directory; print every problem; exit 1 if any is an error.
+    Validate(ConfigArgs),
+    /// Print the route table compiled from a config directory.
+    Routes(RoutesArgs),
+    /// Run an httpbin-like echo backend (method, path, args, headers, body as JSON).
+    Echo(EchoArgs),
+    /// Run the gateway on the bundled local sample with an echo backend, no internet needed.
+    Demo(DemoArgs),
+}
+
+/// Where the configuration is.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Config location: `file:///abs/dir`, `file://~/dir`, `./dir` or `/abs/dir`.
+    #[arg(long, short = 'c', env = "GANTRY_CONFIG")]
+    pub config: String,
+    /// Serve Ingresses of this class (and those without one); empty serves every class.
+    #[arg(long, default_value = "higress")]
+    pub ingress_class: String,
+}
+
+/// `gantry serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub listen: ListenArgs,
+    /// How config changes are detected: `auto` (events plus polling, for Docker mounts from
+    /// Windows), `events`, or `poll`.
+    #[arg(long, default_value = "auto", value_parser = parse_watch_mode)]
+    pub watch: WatchMode,
+    /// Poll period for `--watch poll|auto`: `1s`, `500ms`, or seconds.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+}
+
+/// Listener flags; 0 turns a listener off.
+#[derive(Debug, Clone, Args)]
+pub struct ListenArgs {
+    /// HTTP listener port (0 = off).
+    #[arg(long, default_value_t = 80)]
+    pub http_port: u16,
+    /// HTTPS listener port (0 = off). Reserved: HTTPS is not served yet.
+    #[arg(long, default_value_t = 443)]
+    pub https_port: u16,
+    /// Admin API port (0 = off).
+    #[arg(long, default_value_t = 8080)]
+    pub console_port: u16,
+    /// Address every listener binds.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind: String,
+}
+
+/// `gantry routes`.
+#[derive(Debug, Args)]
+pub struct RoutesArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gantry echo`.
+#[derive(Debug, Args)]
+pub struct EchoArgs {
+    /// Port to listen on.
+    #[arg(long, short = 'p', default_value_t = 8081)]
+    pub port: u16,
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+    /// Name reported in the `x-echo-name` header and the JSON body.
+    #[arg(long, default_value = "echo")]
+    pub name: String,
+}
+
+/// `gantry demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// HTTP port of the gateway.
+    #[arg(long, default_value_t = 8000)]
+    pub http_port: u16,
+    /// Admin API port (0 = off).
+    #[arg(long, default_value_t = 8001)]
+    pub console_port: u16,
+    /// Config directory (default: ./conf-samples/local, else a copy of the bundled sample).
+    #[arg(long, short = 'c')]
+    pub config: Option<String>,
+}
+
+// === impl Cli ===
+
+impl Cli {
+    /// Runs the chosen command.
+    pub fn run(self) -> anyhow::Result<ExitCode> {
+        match self.command {
+            Command::Serve(args) => crate::serve::run(args).map(|_| ExitCode::SUCCESS),
+            Command::Validate(args) => crate::validate::run(&args),
+            Command::Routes(args) => crate::routes::run(&args).map(|_| ExitCode::SUCCESS),
+            Command::Echo(args) => crate::echo::run(&args).map(|_| ExitCode::SUCCESS),
+            Command::Demo(args) => crate::demo::run(args).map(|_| ExitCode::SUCCESS),
+        }
+    }
+}
+
+// === impl ConfigArgs ===
+
+impl ConfigArgs {
+    /// The class filter for the compiler.
+    pub fn class_filter(&self) -> Option<String> {
+        (!self.ingress_class.is_empty()).then(|| self.ingress_class.clone())
+    }
+}
+
+fn parse_watch_mode(s: &str) -> Result<WatchMode, String> {
+    s.parse()
+}
+
+/// Parses `1s`, `500ms`, `2m` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?} (use e.g. 1s or 500ms)"))?;
+    let secs = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        _ => return Err(format!("invalid duration unit in {s:?} (use ms, s or m)")),
+    };
+    if !(secs > 0.0 && secs.is_finite()) {
+        return Err(format!("duration {s:?} must be greater than zero"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("1h").is_err());
+        assert!(parse_duration("fast").is_err());
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,44 @@
+//! `gantry validate`: every problem in a config directory at once; exit 1 on any error.
+
+use std::process::ExitCode;
+
+use config_store::DirStore;
+use gateway::{compile, CompileOptions, Discovery};
+
+use crate::cli::ConfigArgs;
+use crate::config_url;
+
+/// Prints each diagnostic on its own line, then a summary.
+pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
+    let root = config_url::resolve(&args.config)?;
+    let snapshot = DirStore::load(&root)?;
+    let options = CompileOptions {
+        ingress_class: args.class_filter(),
+    };
+    let compiled = compile(
+        &snapshot,
+        &Discovery::new(std::time::Duration::from_secs(60)),
+        &options,
+    );
+    let mut all: Vec<_> = snapshot
+        .diagnostics()
+        .iter()
+        .chain(&compiled.diagnostics)
+        .collect();
+    all.sort();
+    for d in &all {
+        println!("{d}");
+    }
+    let errors = all.iter().filter(|d| d.is_error()).count();
+    let warnings = all.len() - errors;
+    println!(
+        "{}: {errors} error(s), {warnings} warning(s), {} route(s)",
+        root.display(),
+        compiled.table.len()
+    );
+    Ok(if errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
