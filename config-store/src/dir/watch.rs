@@ -82,7 +82,9 @@ pub fn start(
                 EVENT_DEBOUNCE,
                 None,
                 move |res: DebounceEventResult| match res {
-                    Ok(events) if events.iter().any(|e| !only_tmp(&e.paths)) => t.notify_one(),
+                    Ok(events) if events.iter().any(|e| is_change(&e.kind, &e.paths)) => {
+                        t.notify_one()
+                    }
                     Ok(_) => {}
                     Err(errors) => {
                         for e in errors {
@@ -108,8 +110,8 @@ pub fn start(
             .with_compare_contents(true);
         let mut poller = PollWatcher::new(
             move |res: notify::Result<notify::Event>| match res {
-                Ok(event) if only_tmp(&event.paths) => {}
-                Ok(_) => t.notify_one(),
+                Ok(event) if is_change(&event.kind, &event.paths) => t.notify_one(),
+                Ok(_) => {}
                 Err(e) => tracing::warn!("poll watch error: {e}"),
             },
             config,
@@ -121,6 +123,15 @@ pub fn start(
         guards.push(Box::new(poller));
     }
     Ok(guards)
+}
+
+/// True for events that may change what the store reads: not opens and reads (the
+/// scanner's own reads raise those), not writes to `*.tmp` files still in progress.
+fn is_change(kind: &notify::EventKind, paths: &[std::path::PathBuf]) -> bool {
+    use notify::event::{AccessKind, AccessMode, EventKind};
+    let read_only =
+        matches!(kind, EventKind::Access(a) if *a != AccessKind::Close(AccessMode::Write));
+    !read_only && !only_tmp(paths)
 }
 
 fn only_tmp(paths: &[std::path::PathBuf]) -> bool {
