@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every check and test of the workspace, installing what the tests need first.
+# Usage: tests/run.sh            (CI runs exactly this)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gantry-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n== %s ==\n' "$*"; }
+
+step "system packages"
+standalone/dev-deps.sh
+
+step "format"
+cargo fmt --all -- --check
+
+step "lint"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "build"
+cargo build --workspace --bins
+
+step "validate the bundled samples"
+for dir in conf-samples/*/; do
+  "$CARGO_TARGET_DIR/debug/gantry" validate --config "$dir"
+done
+
+step "tests"
+export GANTRY_BIN="$CARGO_TARGET_DIR/debug/gantry"
+cargo test --workspace -- --test-threads=2
