@@ -506,3 +506,6 @@ fn registry_spec(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

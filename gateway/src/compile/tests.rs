@@ -1,0 +1,319 @@
+//! Compile cases: ordering, hosts, duplicates, classes, Service and registry resolution.
+
+use std::time::Duration;
+
+use config_store::parse::{parse_source, SourceContext};
+use config_store::snapshot::{assemble, SourceOutcome};
+use config_store::{ResourceKind, Snapshot};
+
+use super::*;
+
+/// Builds a snapshot from `(path, yaml)` pairs laid out as in a config dir.
+fn snapshot(files: &[(&str, &str)]) -> Snapshot {
+    let sources = files
+        .iter()
+        .map(|(path, text)| {
+            let (dir, file) = path.split_once('/').unwrap();
+            let name = file.strip_suffix(".yaml").unwrap();
+            let ctx = SourceContext {
+                label: path,
+                dir_kind: ResourceKind::from_plural(dir),
+                default_name: Some(name),
+            };
+            SourceOutcome {
+                label: path.to_string(),
+                parsed: parse_source(ctx, text),
+            }
+        })
+        .collect();
+    let s = assemble(&Snapshot::default(), sources);
+    assert_eq!(s.errors().count(), 0, "{:?}", s.diagnostics());
+    s
+}
+
+fn compiled(files: &[(&str, &str)]) -> Compiled {
+    compile(
+        &snapshot(files),
+        &Discovery::new(Duration::from_secs(60)),
+        &CompileOptions::default(),
+    )
+}
+
+const BRIDGE: &str = "kind: McpBridge\nspec:\n  registries:\n  - {type: static, name: a, domain: '127.0.0.1:1001'}\n  - {type: static, name: b, domain: '127.0.0.1:1002'}\n  - {type: static, name: c, domain: '127.0.0.1:1003'}\n  - {type: static, name: d, domain: '127.0.0.1:1004'}\n";
+
+/// An Ingress with one host and `(pathType, path, destination)` paths.
+fn ingress(ts: &str, host: Option<&str>, paths: &[(&str, &str, &str)]) -> String {
+    let mut s = format!("kind: Ingress\nmetadata:\n  creationTimestamp: '{ts}'\n");
+    let dest = paths.first().map(|p| p.2).unwrap_or("a.static");
+    s += &format!("  annotations:\n    higress.io/destination: {dest}\nspec:\n  rules:\n  - ");
+    if let Some(h) = host {
+        s += &format!("host: '{h}'\n    ");
+    }
+    s += "http:\n      paths:\n";
+    for (ty, path, _) in paths {
+        s += &format!("      - path: {path}\n        pathType: {ty}\n        backend: {{resource: {{apiGroup: networking.higress.io, kind: McpBridge, name: default}}}}\n");
+    }
+    s
+}
+
+/// Which route (ingress name + path) serves host/path.
+fn served(c: &Compiled, host: &str, path: &str) -> Option<String> {
+    c.table
+        .find(host, path)
+        .map(|r| format!("{} {}", r.ingress, r.path.display_path()))
+}
+
+#[test]
+fn exact_before_prefix_longer_first_root_last() {
+    let c = compiled(&[
+        ("mcpbridges/default.yaml", BRIDGE),
+        (
+            "ingresses/root.yaml",
+            &ingress(
+                "2020-01-01T00:00:00Z",
+                Some("x.com"),
+                &[("Prefix", "/", "a.static")],
+            ),
+        ),
+        (
+            "ingresses/foo.yaml",
+            &ingress(
+                "2021-01-01T00:00:00Z",
+                Some("x.com"),
+                &[("Prefix", "/foo", "b.static")],
+            ),
+        ),
+        (
+            "ingresses/foobar.yaml",
+            &ingress(
+                "2022-01-01T00:00:00Z",
+                Some("x.com"),
+                &[("Prefix", "/foo/bar", "c.static")],
+            ),
+        ),
+        (
+            "ingresses/exact.yaml",
+            &ingress(
+                "2023-01-01T00:00:00Z",
+                Some("x.com"),
+                &[("Exact", "/foo", "d.static")],
+            ),
+        ),
+    ]);
+    assert_eq!(served(&c, "x.com", "/foo").as_deref(), Some("exact /foo"));
+    assert_eq!(served(&c, "x.com", "/foo/").as_deref(), Some("foo /foo"));
+    assert_eq!(
+        served(&c, "x.com", "/foo/bar/baz").as_deref(),
+        Some("foobar /foo/bar")
+    );
+    assert_eq!(served(&c, "x.com", "/foobar").as_deref(), Some("root /"));
+    assert_eq!(served(&c, "y.com", "/foo"), None);
+    let order: Vec<String> = c
+        .table
+        .describe()
+        .iter()
+        .map(|r| format!("{} {}", r.match_type, r.path))
+        .collect();
+    assert_eq!(
+        order,
+        ["exact /foo", "prefix /foo/bar", "prefix /foo", "prefix /"]
+    );
+}
+
+#[test]
+fn exact_host_falls_back_to_wildcard_then_any() {
+    let c = compiled(&[
+        ("mcpbridges/default.yaml", BRIDGE),
+        (
+            "ingresses/wild.yaml",
+            &ingress(
+                "2020-01-01T00:00:00Z",
+                Some("*.foo.com"),
+                &[("Prefix", "/", "a.static")],
+            ),
+        ),
+        (
+            "ingresses/www.yaml",
+            &ingress(
+                "2020-01-01T00:00:00Z",
+                Some("www.foo.com"),
+                &[("Exact", "/bar", "b.static")],
+            ),
+        ),
+        (
+            "ingresses/deep.yaml",
+            &ingress(
+                "2020-01-01T00:00:00Z",
+                Some("*.b.foo.com"),
+                &[("Prefix", "/deep", "c.static")],
+            ),
+        ),
+        (
+            "ingresses/any.yaml",
+            &ingress(
+                "2020-01-01T00:00:00Z",
+                None,
+                &[("Prefix", "/any", "d.static")],
+            ),
+        ),
+    ]);
+    assert_eq!(
+        served(&c, "www.foo.com", "/bar").as_deref(),
+        Some("www /bar")
+    );
+    assert_eq!(served(&c, "www.foo.com", "/foo").as_deref(), Some("wild /"));
+    assert_eq!(
+        served(&c, "a.b.foo.com", "/deep/x").as_deref(),
+        Some("deep /deep")
+    );
+    assert_eq!(
+        served(&c, "a.b.foo.com", "/other").as_deref(),
+        Some("wild /")
+    );
+    assert_eq!(served(&c, "foo.com", "/x"), None);
+    assert_eq!(served(&c, "foo.com", "/any").as_deref(), Some("any /any"));
+    assert_eq!(served(&c, "bar.com", "/any/1").as_deref(), Some("any /any"));
+}
+
+#[test]
+fn duplicates_keep_the_oldest_ingress() {
+    let c = compiled(&[
+        ("mcpbridges/default.yaml", BRIDGE),
+        (
+            "ingresses/new.yaml",
+            &ingress(
+                "2022-01-01T00:00:00Z",
+                Some("x.com"),
+                &[("Prefix", "/p/", "b.static")],
+            ),
+        ),
+        (
+            "ingresses/old.yaml",
+            &ingress(
+                "2021-01-01T00:00:00Z",
+                Some("x.com"),
+                &[("Prefix", "/p", "a.static")],
+            ),
+        ),
+    ]);
+    assert_eq!(served(&c, "x.com", "/p").as_deref(), Some("old /p"));
+    assert_eq!(c.diagnostics.len(), 1);
+    assert!(
+        c.diagnostics[0]
+            .message
+            .contains("Ingress old defines it first"),
+        "{}",
+        c.diagnostics[0]
+    );
+}
+
+#[test]
+fn ingress_class_filter() {
+    let other = ingress(
+        "2020-01-01T00:00:00Z",
+        Some("o.com"),
+        &[("Prefix", "/", "a.static")],
+    )
+    .replace("spec:\n", "spec:\n  ingressClassName: nginx\n");
+    let files = [
+        ("mcpbridges/default.yaml", BRIDGE),
+        (
+            "ingresses/none.yaml",
+            &ingress(
+                "2020-01-01T00:00:00Z",
+                Some("n.com"),
+                &[("Prefix", "/", "a.static")],
+            ),
+        ),
+        ("ingresses/other.yaml", &other),
+    ];
+    let c = compiled(&files);
+    assert!(served(&c, "n.com", "/").is_some());
+    assert!(served(&c, "o.com", "/").is_none());
+    assert!(c.diagnostics[0].message.contains("\"nginx\" is not served"));
+    let all = compile(
+        &snapshot(&files),
+        &Discovery::new(Duration::from_secs(60)),
+        &CompileOptions {
+            ingress_class: None,
+        },
+    );
+    assert!(served(&all, "o.com", "/").is_some());
+}
+
+#[test]
+fn default_backend_is_last_and_covers_any_host() {
+    let text = "kind: Ingress\nmetadata:\n  annotations: {higress.io/destination: b.static}\nspec:\n  defaultBackend: {resource: {apiGroup: networking.higress.io, kind: McpBridge, name: default}}\n";
+    let c = compiled(&[
+        ("mcpbridges/default.yaml", BRIDGE),
+        (
+            "ingresses/a.yaml",
+            &ingress(
+                "2020-01-01T00:00:00Z",
+                None,
+                &[("Prefix", "/a", "a.static")],
+            ),
+        ),
+        ("ingresses/def.yaml", text),
+    ]);
+    assert_eq!(served(&c, "z.com", "/a").as_deref(), Some("a /a"));
+    assert_eq!(served(&c, "z.com", "/zzz").as_deref(), Some("def /"));
+}
+
+fn endpoints_of(c: &Compiled, host: &str, path: &str) -> Vec<String> {
+    let route = c.table.find(host, path).expect("route");
+    let crate::route_table::RouteAction::Forward(group) = &route.action;
+    group.destinations()[0]
+        .target
+        .endpoints()
+        .iter()
+        .map(|e| e.addr.to_string())
+        .collect()
+}
+
+#[test]
+fn service_backends_resolve_through_endpoints_and_slices() {
+    let ing = "kind: Ingress\nspec:\n  rules:\n  - host: s.com\n    http:\n      paths:\n      - {path: /num, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}\n      - {path: /named, pathType: Prefix, backend: {service: {name: web, port: {name: admin}}}}\n      - {path: /sliced, pathType: Prefix, backend: {service: {name: api, port: {number: 9000}}}}\n      - {path: /missing, pathType: Prefix, backend: {service: {name: nope, port: {number: 1}}}}\n";
+    let c = compiled(&[
+        ("ingresses/s.yaml", ing),
+        ("services/web.yaml", "kind: Service\nspec:\n  ports:\n  - {name: http, port: 80, targetPort: 8080}\n  - {name: admin, port: 81}\n"),
+        ("endpoints/web.yaml", "kind: Endpoints\nsubsets:\n- addresses: [{ip: 10.0.0.1}, {ip: 10.0.0.2}]\n  notReadyAddresses: [{ip: 10.0.0.9}]\n  ports: [{name: http, port: 8080}, {name: admin, port: 8081}]\n"),
+        ("services/api.yaml", "kind: Service\nspec:\n  ports: [{port: 9000}]\n"),
+        ("endpointslices/api-x.yaml", "kind: EndpointSlice\nmetadata:\n  labels: {kubernetes.io/service-name: api}\nports: [{port: 9001}]\nendpoints:\n- addresses: [10.1.0.1]\n- addresses: [10.1.0.2]\n  conditions: {ready: false}\n"),
+    ]);
+    assert_eq!(
+        endpoints_of(&c, "s.com", "/num"),
+        ["10.0.0.1:8080", "10.0.0.2:8080"]
+    );
+    assert_eq!(
+        endpoints_of(&c, "s.com", "/named"),
+        ["10.0.0.1:8081", "10.0.0.2:8081"]
+    );
+    assert_eq!(endpoints_of(&c, "s.com", "/sliced"), ["10.1.0.1:9001"]);
+    assert!(endpoints_of(&c, "s.com", "/missing").is_empty());
+    assert!(c
+        .diagnostics
+        .iter()
+        .any(|d| d.message.contains("Service \"nope\" not found")));
+}
+
+#[test]
+fn unknown_destinations_warn_and_weights_carry_over() {
+    let ing = "kind: Ingress\nmetadata:\n  annotations:\n    higress.io/destination: |\n      30% a.static\n      70% zz.dns\nspec:\n  rules:\n  - http:\n      paths:\n      - {path: /, pathType: Prefix, backend: {resource: {apiGroup: networking.higress.io, kind: McpBridge, name: default}}}\n";
+    let c = compiled(&[
+        ("mcpbridges/default.yaml", BRIDGE),
+        ("ingresses/w.yaml", ing),
+    ]);
+    let route = c.table.find("any.com", "/").unwrap();
+    let crate::route_table::RouteAction::Forward(group) = &route.action;
+    let weights: Vec<u32> = group.destinations().iter().map(|d| d.weight).collect();
+    assert_eq!(weights, [30, 70]);
+    assert!(group.destinations()[1].target.endpoints().is_empty());
+    assert!(
+        c.diagnostics[0]
+            .message
+            .contains("no dns registry named \"zz\""),
+        "{}",
+        c.diagnostics[0]
+    );
+}
