@@ -1,5 +1,7 @@
 //! The directory store against a real temp directory: loading, writes, and each watch mode.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -62,6 +62,16 @@ impl<'a> AnnotationReader<'a> {
         self.get_higress(key).map(|v| v.parse_bool()).transpose()
     }
 
+    /// Every annotation under `prefix`: `(key without prefix, value)`, values normalised,
+    /// empty ones skipped.
+    pub fn under(&self, prefix: &'a str) -> impl Iterator<Item = (&'a str, Value<'a>)> + 'a {
+        self.map.iter().filter_map(move |(k, raw)| {
+            let short = k.strip_prefix(prefix)?;
+            let value = normalize(raw);
+            (!value.is_empty()).then_some((short, Value { key: k, value }))
+        })
+    }
+
     fn lookup(&self, prefix: &str, key: &str) -> Option<Value<'a>> {
         let (full, raw) = self
             .map
