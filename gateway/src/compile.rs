@@ -1,24 +1,32 @@
-//! Snapshot → [`RouteTable`], done once per snapshot: hosts normalised, routes ordered as
-//! Higress orders them, destinations resolved to shared upstream targets.
+//! Snapshot → [`RouteTable`], done once per snapshot: hosts normalised, paths and conditions
+//! compiled, routes ordered as Higress orders them, canaries merged into their base routes,
+//! policies built, destinations resolved to shared upstream targets.
 //!
 //! Order within a host (Higress `SortHTTPRoutes`): `defaultBackend` routes last, the bare `/`
-//! prefix second to last, then Exact before Prefix, longer path first, then Ingress creation
-//! order (creation time, then name). A route whose host, type and path repeat an earlier one
-//! is ignored with a warning.
+//! prefix without conditions second to last, then Exact, Prefix, regex, internal; longer
+//! path first; routes with a method match first (fewer methods first); more header
+//! conditions first; more query conditions first; then Ingress creation order (creation
+//! time, then name). A route whose host, type, path and conditions repeat an earlier one is
+//! ignored with a warning.
+
+mod backend;
+mod canary;
+mod policy;
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use config_store::annotations::DestinationEntry;
-use config_store::resource::ingress::{IngressBackend, PathType, ServiceBackendPort};
-use config_store::resource::mcpbridge::{RegistryConfig, RegistryType};
+use config_store::annotations::Canary;
+use config_store::resource::ingress::PathType;
 use config_store::snapshot::IngressEntry;
 use config_store::{Diagnostic, ResourceKind, Snapshot};
 
 use crate::discovery::Discovery;
+use crate::policy::redirect::RedirectTo;
+use crate::policy::RoutePolicy;
+use crate::route_table::conditions::Conditions;
 use crate::route_table::{normalize_host, PathMatch, Route, RouteAction, RouteId, RouteTable};
-use crate::upstream::{Destination, Target, TargetSpec, UpstreamGroup, UpstreamTls};
+use crate::upstream::{Destination, Target, UpstreamGroup};
 
 /// Compile settings.
 #[derive(Debug, Clone)]
@@ -57,6 +65,7 @@ pub fn compile(snapshot: &Snapshot, discovery: &Discovery, options: &CompileOpti
         discovery,
         routes: Vec::new(),
         seen: HashMap::new(),
+        app_roots: BTreeMap::new(),
         new_targets: Vec::new(),
         diagnostics: Vec::new(),
     };
@@ -76,55 +85,68 @@ pub fn compile(snapshot: &Snapshot, discovery: &Discovery, options: &CompileOpti
             .cmp(&ts(b))
             .then_with(|| a.ingress.metadata.name.cmp(&b.ingress.metadata.name))
     });
-    for (order, entry) in ingresses.iter().enumerate() {
+    let (canaries, bases): (Vec<_>, Vec<_>) = ingresses
+        .iter()
+        .enumerate()
+        .partition(|(_, e)| e.annotations.canary.is_some());
+    for (order, entry) in bases {
         c.ingress(order, entry);
     }
-    let Compiler {
-        routes,
-        new_targets,
-        diagnostics,
-        ..
-    } = c;
-
-    let mut by_host: BTreeMap<String, Vec<(RouteId, &Pending)>> = BTreeMap::new();
-    for (id, p) in routes.iter().enumerate() {
-        by_host
-            .entry(p.route.host.clone())
-            .or_default()
-            .push((id as RouteId, p));
+    for (order, entry) in canaries {
+        c.canary(order, entry);
     }
-    let hosts = by_host
-        .into_iter()
-        .map(|(host, mut list)| {
-            list.sort_by_key(|(_, p)| p.sort_key());
-            (host, list.into_iter().map(|(id, _)| id).collect())
-        })
-        .collect();
-    let table = RouteTable::new(
-        snapshot.revision(),
-        routes.into_iter().map(|p| p.route).collect(),
-        hosts,
-    );
-    Compiled {
-        table,
-        new_targets,
-        diagnostics,
-    }
+    c.add_app_roots();
+    c.finish(snapshot.revision())
 }
 
+/// A route before its group is built (canaries may still change its destinations).
 struct Pending {
-    route: Route,
+    host: String,
+    path: PathMatch,
+    ignore_case: bool,
+    conditions: Option<Conditions>,
+    ingress: String,
+    action: PendingAction,
+    policy: Arc<RoutePolicy>,
     is_default: bool,
     order: usize,
 }
 
+enum PendingAction {
+    Forward(Vec<Destination>),
+    Redirect(RedirectTo),
+}
+
+/// host, path type, path, conditions — Higress's rule key.
+type RouteKey = (String, &'static str, String, String);
+
+type SortKey = (
+    bool,
+    bool,
+    u8,
+    std::cmp::Reverse<usize>,
+    bool,
+    usize,
+    std::cmp::Reverse<usize>,
+    std::cmp::Reverse<usize>,
+    usize,
+);
+
 impl Pending {
-    fn sort_key(&self) -> (bool, bool, u8, std::cmp::Reverse<usize>, usize) {
+    fn sort_key(&self) -> SortKey {
+        let (methods, headers, queries) = self.conditions.as_ref().map_or((0, 0, 0), |c| {
+            (c.methods.len(), c.headers.len(), c.queries.len())
+        });
+        let catch_all = self.path.is_catch_all() && self.conditions.is_none();
         (
             self.is_default,
-            self.route.path.is_catch_all(),
-            self.route.path.rank(),
-            std::cmp::Reverse(self.route.path.path_len()),
+            catch_all,
+            self.path.rank(),
+            std::cmp::Reverse(self.path.path_len()),
+            methods == 0,
+            methods,
+            std::cmp::Reverse(headers),
+            std::cmp::Reverse(queries),
             self.order,
         )
     }
@@ -134,14 +156,21 @@ struct Compiler<'a> {
     snapshot: &'a Snapshot,
     discovery: &'a Discovery,
     routes: Vec<Pending>,
-    /// (host, kind, path) → Ingress that defined it first.
-    seen: HashMap<(String, &'static str, String), String>,
+    /// Route key → index in `routes` of the route that defined it first.
+    seen: HashMap<RouteKey, usize>,
+    /// host → (app root, policy) of the last Ingress (in creation order) that set one.
+    app_roots: BTreeMap<String, (String, String)>,
     new_targets: Vec<Arc<Target>>,
     diagnostics: Vec<Diagnostic>,
 }
 
 impl Compiler<'_> {
-    fn warn(&mut self, entry: &IngressEntry<'_>, field: String, message: String) {
+    fn warn(
+        &mut self,
+        entry: &IngressEntry<'_>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         self.diagnostics.push(
             Diagnostic::source_error(entry.source, message)
                 .with_resource(ResourceKind::Ingress, entry.ingress.metadata.name.clone())
@@ -154,17 +183,17 @@ impl Compiler<'_> {
         let Some(wanted) = &options.ingress_class else {
             return true;
         };
-        let meta = &entry.ingress.metadata;
-        let class = meta.annotations.get(CLASS_ANNOTATION).or(entry
+        let class = entry
             .ingress
-            .spec
-            .ingress_class_name
-            .as_ref());
+            .metadata
+            .annotations
+            .get(CLASS_ANNOTATION)
+            .or(entry.ingress.spec.ingress_class_name.as_ref());
         match class {
             Some(class) if class != wanted => {
                 self.warn(
                     entry,
-                    "spec.ingressClassName".into(),
+                    "spec.ingressClassName",
                     format!("ingress class {class:?} is not served (serving {wanted:?}; see --ingress-class)"),
                 );
                 false
@@ -173,17 +202,22 @@ impl Compiler<'_> {
         }
     }
 
-    fn ingress(&mut self, order: usize, entry: &IngressEntry<'_>) {
+    /// The paths of an Ingress as `(field, host, path match, backend field, backend)`.
+    fn paths<'e>(
+        &mut self,
+        entry: &IngressEntry<'e>,
+    ) -> Vec<(
+        String,
+        String,
+        PathMatch,
+        &'e config_store::resource::ingress::IngressBackend,
+    )> {
         let ingress = entry.ingress;
-        let name = ingress.metadata.name.clone();
         let ignore_case = entry.annotations.ignore_path_case.is_some();
-        let mut hosts_with_root = Vec::new();
+        let rewrite = entry.annotations.rewrite.as_ref();
+        let mut out = Vec::new();
         for (r, rule) in ingress.spec.rules.iter().enumerate() {
-            let host = rule
-                .host
-                .as_deref()
-                .map(|h| normalize_host(h).into_owned())
-                .unwrap_or_else(|| "*".into());
+            let host = host_of(rule.host.as_deref());
             let Some(http) = &rule.http else { continue };
             for (p, path) in http.paths.iter().enumerate() {
                 let field = format!("spec.rules[{r}].http.paths[{p}]");
@@ -192,319 +226,268 @@ impl Compiler<'_> {
                     .as_deref()
                     .filter(|s| !s.is_empty())
                     .unwrap_or("/");
-                let matcher = match path.path_type {
-                    Some(PathType::Exact) => PathMatch::Exact(raw.to_string()),
-                    Some(PathType::Prefix | PathType::ImplementationSpecific) => {
-                        PathMatch::prefix(raw)
-                    }
-                    // No pathType: Prefix, with a trailing `.*` or `/*` wildcard dropped.
-                    None => PathMatch::prefix(
-                        raw.strip_suffix(".*")
-                            .or_else(|| raw.strip_suffix("/*"))
-                            .unwrap_or(raw),
-                    ),
-                };
-                let key = (host.clone(), matcher.kind(), matcher.display_path());
-                if let Some(first) = self.seen.get(&key) {
-                    let msg = format!(
-                        "duplicate route {} {} {} ignored: Ingress {first} defines it first",
-                        host,
-                        matcher.kind(),
-                        matcher.display_path()
-                    );
-                    self.warn(entry, field, msg);
-                    continue;
-                }
-                self.seen.insert(key, name.clone());
-                if matcher.is_catch_all() {
-                    hosts_with_root.push(host.clone());
-                }
-                let group = self.group(entry, &format!("{field}.backend"), &path.backend);
-                self.routes.push(Pending {
-                    route: Route {
-                        host: host.clone(),
-                        path: matcher,
-                        ignore_case,
-                        ingress: name.clone(),
-                        action: RouteAction::Forward(group),
-                    },
-                    is_default: false,
-                    order,
-                });
-            }
-        }
-        if let Some(backend) = &ingress.spec.default_backend {
-            let group = self.group(entry, "spec.defaultBackend", backend);
-            let mut hosts: Vec<String> = ingress
-                .spec
-                .rules
-                .iter()
-                .map(|r| {
-                    r.host
-                        .as_deref()
-                        .map(|h| normalize_host(h).into_owned())
-                        .unwrap_or_else(|| "*".into())
-                })
-                .filter(|h| !hosts_with_root.contains(h))
-                .collect();
-            let any_has_default = self
-                .routes
-                .iter()
-                .any(|p| p.is_default && p.route.host == "*");
-            if !any_has_default {
-                hosts.push("*".into());
-            }
-            hosts.sort();
-            hosts.dedup();
-            for host in hosts {
-                self.routes.push(Pending {
-                    route: Route {
-                        host,
-                        path: PathMatch::prefix("/"),
-                        ignore_case,
-                        ingress: name.clone(),
-                        action: RouteAction::Forward(group.clone()),
-                    },
-                    is_default: true,
-                    order,
-                });
-            }
-        }
-    }
-
-    fn group(
-        &mut self,
-        entry: &IngressEntry<'_>,
-        field: &str,
-        backend: &IngressBackend,
-    ) -> Arc<UpstreamGroup> {
-        let destinations = if let Some(svc) = &backend.service {
-            let label = match (&svc.port.number, &svc.port.name) {
-                (Some(n), _) => format!("{}:{n}", svc.name),
-                (None, Some(n)) => format!("{}:{n}", svc.name),
-                (None, None) => svc.name.clone(),
-            };
-            let spec = match self.service_spec(&svc.name, &svc.port) {
-                Ok(spec) => spec,
-                Err(msg) => {
-                    self.warn(
-                        entry,
-                        format!("{field}.service"),
-                        format!("{msg}; requests get 503"),
-                    );
-                    TargetSpec::Static(Vec::new())
-                }
-            };
-            vec![self.destination(100, label, spec, None)]
-        } else if let Some(dest) = &entry.annotations.destination {
-            dest.entries
-                .iter()
-                .map(|d| {
-                    let label = match d.port {
-                        Some(p) => format!("{}:{p}", d.host),
-                        None => d.host.clone(),
-                    };
-                    let (spec, tls) = match self.destination_spec(d) {
-                        Ok(found) => found,
-                        Err(msg) => {
+                let matcher = if rewrite.is_some_and(|rw| rw.needs_regex(raw)) {
+                    let full = rewrite.is_some_and(|rw| rw.full_path_regex);
+                    match PathMatch::regex(raw, full, ignore_case) {
+                        Ok(m) => m,
+                        Err(e) => {
                             self.warn(
                                 entry,
-                                "metadata.annotations[\"higress.io/destination\"]".into(),
-                                format!("{msg}; its share of requests gets 503"),
+                                format!("{field}.path"),
+                                format!("path {raw:?} is not a valid regex ({e}); path skipped"),
                             );
-                            (TargetSpec::Static(Vec::new()), None)
+                            continue;
                         }
-                    };
-                    self.destination(d.weight, label, spec, tls)
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Arc::new(UpstreamGroup::new(destinations))
-    }
-
-    fn destination(
-        &mut self,
-        weight: u32,
-        label: String,
-        spec: TargetSpec,
-        tls: Option<UpstreamTls>,
-    ) -> Destination {
-        let (target, new) = self.discovery.target(spec, tls);
-        if new {
-            self.new_targets.push(target.clone());
-        }
-        Destination {
-            weight,
-            label,
-            target,
-        }
-    }
-
-    /// A `higress.io/destination` host: `<name>.dns`, `<name>.static`, or a Service FQDN.
-    fn destination_spec(
-        &self,
-        d: &DestinationEntry,
-    ) -> Result<(TargetSpec, Option<UpstreamTls>), String> {
-        if let Some(svc) = d
-            .host
-            .strip_suffix(".svc.cluster.local")
-            .or_else(|| d.host.strip_suffix(".svc"))
-        {
-            let name = svc.split('.').next().unwrap_or(svc);
-            let port = ServiceBackendPort {
-                number: d.port,
-                name: None,
-            };
-            return self.service_spec(name, &port).map(|s| (s, None));
-        }
-        let (name, suffix) = d
-            .host
-            .rsplit_once('.')
-            .ok_or_else(|| format!("destination {:?} names no service source", d.host))?;
-        let registry_type = match suffix {
-            "dns" => RegistryType::Dns,
-            "static" => RegistryType::Static,
-            "nacos" | "consul" | "zookeeper" | "eureka" => {
-                return Err(format!("destination {:?}: {suffix} service sources are not supported yet", d.host))
+                    }
+                } else {
+                    match path.path_type {
+                        Some(PathType::Exact) => PathMatch::Exact(raw.to_string()),
+                        Some(PathType::Prefix | PathType::ImplementationSpecific) => {
+                            PathMatch::prefix(raw)
+                        }
+                        // No pathType: Prefix, with a trailing `.*` or `/*` wildcard dropped.
+                        None => PathMatch::prefix(
+                            raw.strip_suffix(".*")
+                                .or_else(|| raw.strip_suffix("/*"))
+                                .unwrap_or(raw),
+                        ),
+                    }
+                };
+                out.push((field, host.clone(), matcher, &path.backend));
             }
-            _ => return Err(format!("destination {:?} is not a McpBridge service (<name>.dns, <name>.static) or a Service FQDN", d.host)),
-        };
-        let bridge = self.snapshot.mcp_bridge().ok_or_else(|| {
-            format!(
-                "destination {:?} needs McpBridge default (mcpbridges/default.yaml)",
-                d.host
-            )
-        })?;
-        let registry = bridge
-            .spec
-            .registries
-            .iter()
-            .find(|r| r.registry_type == Some(registry_type) && r.name == name)
-            .ok_or_else(|| format!("McpBridge default has no {suffix} registry named {name:?}"))?;
-        registry_spec(registry, d.port)
+        }
+        out
     }
 
-    /// A Service port → its ready endpoints (Endpoints, then EndpointSlices) or, for an
-    /// `ExternalName` Service, its DNS name.
-    fn service_spec(&self, name: &str, port: &ServiceBackendPort) -> Result<TargetSpec, String> {
-        let svc = self
-            .snapshot
-            .service(name)
-            .ok_or_else(|| format!("Service {name:?} not found (services/{name}.yaml)"))?;
-        let svc_port = svc
-            .spec
-            .ports
-            .iter()
-            .find(|p| match (port.number, &port.name) {
-                (Some(n), _) => p.port == n,
-                (None, Some(n)) => p.name.as_deref() == Some(n.as_str()),
-                (None, None) => svc.spec.ports.len() == 1,
-            })
-            .ok_or_else(|| format!("Service {name:?} has no port {}", port_label(port)))?;
-        if let Some(external) = svc
-            .spec
-            .external_name
-            .as_deref()
-            .filter(|_| svc.spec.service_type.as_deref() == Some("ExternalName"))
-        {
-            return Ok(TargetSpec::Dns {
-                names: vec![external.to_string()],
-                port: svc_port.port,
+    fn ingress(&mut self, order: usize, entry: &IngressEntry<'_>) {
+        let name = entry.ingress.metadata.name.clone();
+        let ignore_case = entry.annotations.ignore_path_case.is_some();
+        let (conditions, cond_key) = self.conditions(entry);
+        let mut hosts_with_root = Vec::new();
+        for (field, host, matcher, backend) in self.paths(entry) {
+            let key: RouteKey = (
+                host.clone(),
+                matcher.kind(),
+                matcher.display_path(),
+                cond_key.clone(),
+            );
+            if let Some(first) = self.seen.get(&key) {
+                let msg = format!(
+                    "duplicate route {} {} {} ignored: Ingress {} defines it first",
+                    host,
+                    matcher.kind(),
+                    matcher.display_path(),
+                    self.routes[*first].ingress
+                );
+                self.warn(entry, field, msg);
+                continue;
+            }
+            if matcher.is_catch_all() {
+                hosts_with_root.push(host.clone());
+            }
+            let policy = Arc::new(self.policy(entry, &matcher));
+            let action = match policy::redirect_action(entry) {
+                Some(to) => PendingAction::Redirect(to),
+                None => PendingAction::Forward(self.destinations(
+                    entry,
+                    &format!("{field}.backend"),
+                    backend,
+                )),
+            };
+            if let Some(root) = &entry.annotations.app_root {
+                self.app_roots
+                    .insert(host.clone(), (root.0.clone(), name.clone()));
+            }
+            self.seen.insert(key.clone(), self.routes.len());
+            self.routes.push(Pending {
+                host,
+                path: matcher,
+                ignore_case,
+                conditions: conditions.clone(),
+                ingress: name.clone(),
+                action,
+                policy,
+                is_default: false,
+                order,
             });
         }
-        let port_name = svc_port.name.as_deref();
-        let pick_port = |ports: &[config_store::resource::service::EndpointPort]| {
-            ports
-                .iter()
-                .find(|p| p.name.as_deref() == port_name || ports.len() == 1)
-                .map(|p| p.port)
+        if let Some(backend) = &entry.ingress.spec.default_backend {
+            self.default_backend(order, entry, backend, hosts_with_root);
+        }
+    }
+
+    fn default_backend(
+        &mut self,
+        order: usize,
+        entry: &IngressEntry<'_>,
+        backend: &config_store::resource::ingress::IngressBackend,
+        hosts_with_root: Vec<String>,
+    ) {
+        let destinations = self.destinations(entry, "spec.defaultBackend", backend);
+        let mut hosts: Vec<String> = entry
+            .ingress
+            .spec
+            .rules
+            .iter()
+            .map(|r| host_of(r.host.as_deref()))
+            .filter(|h| !hosts_with_root.contains(h))
+            .collect();
+        if !self.routes.iter().any(|p| p.is_default && p.host == "*") {
+            hosts.push("*".into());
+        }
+        hosts.sort();
+        hosts.dedup();
+        let policy = Arc::new(self.policy(entry, &PathMatch::prefix("/")));
+        for host in hosts {
+            self.routes.push(Pending {
+                host,
+                path: PathMatch::prefix("/"),
+                ignore_case: false,
+                conditions: None,
+                ingress: entry.ingress.metadata.name.clone(),
+                action: PendingAction::Forward(destinations.clone()),
+                policy: policy.clone(),
+                is_default: true,
+                order,
+            });
+        }
+    }
+
+    fn conditions(&mut self, entry: &IngressEntry<'_>) -> (Option<Conditions>, String) {
+        let Some(m) = &entry.annotations.route_match else {
+            return (None, String::new());
         };
-        let mut addrs = Vec::new();
-        if let Some(eps) = self.snapshot.endpoints(name) {
-            for subset in &eps.subsets {
-                let Some(p) = pick_port(&subset.ports) else {
-                    continue;
-                };
-                for a in &subset.addresses {
-                    if let Ok(ip) = a.ip.parse() {
-                        addrs.push(SocketAddr::new(ip, p));
-                    }
-                }
+        let key = format!("{m:?}");
+        match Conditions::compile(m) {
+            Ok(c) => (Some(c), key),
+            Err(e) => {
+                self.warn(
+                    entry,
+                    "metadata.annotations",
+                    format!("match condition regex failed to compile: {e}"),
+                );
+                (None, key)
             }
         }
-        for slice in self.snapshot.endpoint_slices_for(name) {
-            let Some(p) = pick_port(&slice.ports) else {
+    }
+
+    /// Routes app-root redirects: `Exact /` on each host that asked for one.
+    fn add_app_roots(&mut self) {
+        let roots = std::mem::take(&mut self.app_roots);
+        for (host, (root, ingress)) in roots {
+            self.routes.push(Pending {
+                host,
+                path: PathMatch::Internal("/".into()),
+                ignore_case: false,
+                conditions: None,
+                ingress,
+                action: PendingAction::Redirect(RedirectTo::Path(root)),
+                policy: Arc::new(RoutePolicy::default()),
+                is_default: false,
+                order: usize::MAX,
+            });
+        }
+    }
+
+    fn finish(self, revision: u64) -> Compiled {
+        let Compiler {
+            routes,
+            new_targets,
+            diagnostics,
+            ..
+        } = self;
+        let mut by_host: BTreeMap<String, Vec<(RouteId, SortKey)>> = BTreeMap::new();
+        for (id, p) in routes.iter().enumerate() {
+            by_host
+                .entry(p.host.clone())
+                .or_default()
+                .push((id as RouteId, p.sort_key()));
+        }
+        let hosts = by_host
+            .into_iter()
+            .map(|(host, mut list)| {
+                list.sort_by_key(|(_, key)| *key);
+                (host, list.into_iter().map(|(id, _)| id).collect())
+            })
+            .collect();
+        let routes = routes
+            .into_iter()
+            .map(|p| Route {
+                host: p.host,
+                path: p.path,
+                ignore_case: p.ignore_case,
+                conditions: p.conditions,
+                ingress: p.ingress,
+                action: match p.action {
+                    PendingAction::Forward(d) => {
+                        RouteAction::Forward(Arc::new(UpstreamGroup::new(d)))
+                    }
+                    PendingAction::Redirect(to) => RouteAction::Redirect(to),
+                },
+                policy: p.policy,
+            })
+            .collect();
+        Compiled {
+            table: RouteTable::new(revision, routes, hosts),
+            new_targets,
+            diagnostics,
+        }
+    }
+
+    fn canary(&mut self, order: usize, entry: &IngressEntry<'_>) {
+        let Some(canary) = entry.annotations.canary.clone() else {
+            return;
+        };
+        let (_, cond_key) = self.conditions(entry);
+        for (field, host, matcher, backend) in self.paths(entry) {
+            let key: RouteKey = (
+                host.clone(),
+                matcher.kind(),
+                matcher.display_path(),
+                cond_key.clone(),
+            );
+            let Some(&base) = self.seen.get(&key) else {
+                self.warn(
+                    entry,
+                    field,
+                    format!(
+                        "canary has no base route {host} {} {}; path ignored",
+                        matcher.kind(),
+                        matcher.display_path()
+                    ),
+                );
                 continue;
             };
-            for ep in &slice.endpoints {
-                if ep.conditions.as_ref().and_then(|c| c.ready) == Some(false) {
-                    continue;
-                }
-                for a in &ep.addresses {
-                    if let Ok(ip) = a.parse() {
-                        addrs.push(SocketAddr::new(ip, p));
+            let destinations = self.destinations(entry, &format!("{field}.backend"), backend);
+            match &canary {
+                Canary::Weight { weight, total } => {
+                    if let PendingAction::Forward(base_dests) = &mut self.routes[base].action {
+                        canary::merge_weighted(base_dests, destinations, *weight, *total);
                     }
+                }
+                Canary::Header { .. } | Canary::Cookie { .. } => {
+                    let b = &self.routes[base];
+                    let route = Pending {
+                        host: b.host.clone(),
+                        path: b.path.clone(),
+                        ignore_case: b.ignore_case,
+                        conditions: Some(canary::condition(&canary, b.conditions.as_ref())),
+                        ingress: entry.ingress.metadata.name.clone(),
+                        action: PendingAction::Forward(destinations),
+                        policy: b.policy.clone(),
+                        is_default: false,
+                        order,
+                    };
+                    self.routes.push(route);
                 }
             }
         }
-        addrs.sort();
-        addrs.dedup();
-        Ok(TargetSpec::Static(addrs))
     }
 }
 
-fn port_label(port: &ServiceBackendPort) -> String {
-    match (&port.number, &port.name) {
-        (Some(n), _) => n.to_string(),
-        (None, Some(n)) => format!("{n:?}"),
-        (None, None) => "(none given and the Service has several)".into(),
-    }
-}
-
-/// A dns or static registry → target spec (and TLS for https/grpcs).
-fn registry_spec(
-    reg: &RegistryConfig,
-    port: Option<u16>,
-) -> Result<(TargetSpec, Option<UpstreamTls>), String> {
-    let protocol = reg
-        .protocol
-        .as_deref()
-        .unwrap_or("http")
-        .to_ascii_lowercase();
-    let names: Vec<String> = reg
-        .domain
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    let tls = matches!(protocol.as_str(), "https" | "grpcs").then(|| UpstreamTls {
-        sni: reg
-            .sni
-            .clone()
-            .or_else(|| (names.len() == 1).then(|| names[0].clone()))
-            .unwrap_or_default(),
-    });
-    match reg.registry_type {
-        Some(RegistryType::Static) => {
-            let addrs = names
-                .iter()
-                .map(|n| {
-                    n.parse::<SocketAddr>()
-                        .map_err(|_| format!("static address {n:?} is not ip:port"))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((TargetSpec::Static(addrs), tls))
-        }
-        _ => {
-            let port = port
-                .or_else(|| reg.port.and_then(|p| u16::try_from(p).ok()))
-                .ok_or_else(|| format!("registry {:?} has no port", reg.name))?;
-            Ok((TargetSpec::Dns { names, port }, tls))
-        }
-    }
+fn host_of(host: Option<&str>) -> String {
+    host.map(|h| normalize_host(h).into_owned())
+        .unwrap_or_else(|| "*".into())
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use crate::upstream::{Endpoint, Target, TargetSpec, UpstreamTls};
+use crate::upstream::{Endpoint, Target, TargetOptions, TargetSpec};
 
 /// How long one DNS lookup may take.
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
@@ -34,8 +34,8 @@ impl Discovery {
 
     /// The shared target for `spec`; `true` when it was just created (and, for DNS, still
     /// needs its first [`Self::resolve`]).
-    pub fn target(&self, spec: TargetSpec, tls: Option<UpstreamTls>) -> (Arc<Target>, bool) {
-        let key = target_key(&spec, tls.as_ref());
+    pub fn target(&self, spec: TargetSpec, options: TargetOptions) -> (Arc<Target>, bool) {
+        let key = target_key(&spec, &options);
         let mut targets = match self.targets.lock() {
             Ok(t) => t,
             Err(p) => p.into_inner(),
@@ -43,7 +43,7 @@ impl Discovery {
         if let Some(existing) = targets.get(&key).and_then(Weak::upgrade) {
             return (existing, false);
         }
-        let target = Arc::new(Target::new(key.clone(), spec, tls));
+        let target = Arc::new(Target::new(key.clone(), spec, options));
         targets.insert(key, Arc::downgrade(&target));
         (target, true)
     }
@@ -78,7 +78,7 @@ impl Discovery {
         for t in &live {
             if let TargetSpec::Dns { names, port } = t.spec() {
                 match lookup(names, *port).await {
-                    Ok(eps) if eps != *t.endpoints() => {
+                    Ok(eps) if eps != t.endpoints() => {
                         tracing::info!(target = t.key(), endpoints = ?eps, "DNS endpoints changed");
                         t.set_endpoints(eps);
                     }
@@ -107,7 +107,7 @@ impl Discovery {
     }
 }
 
-fn target_key(spec: &TargetSpec, tls: Option<&UpstreamTls>) -> String {
+fn target_key(spec: &TargetSpec, options: &TargetOptions) -> String {
     let base = match spec {
         TargetSpec::Static(addrs) => {
             let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
@@ -115,10 +115,17 @@ fn target_key(spec: &TargetSpec, tls: Option<&UpstreamTls>) -> String {
         }
         TargetSpec::Dns { names, port } => format!("dns:{}:{port}", names.join(",")),
     };
-    match tls {
-        Some(t) => format!("{base} tls={}", t.sni),
-        None => base,
+    let mut key = base;
+    if let Some(t) = &options.tls {
+        key.push_str(&format!(" tls(sni={},verify={})", t.sni, t.verify));
     }
+    if options.h2 {
+        key.push_str(" h2");
+    }
+    if options.balance != TargetOptions::default().balance {
+        key.push_str(&format!(" lb={:?}", options.balance));
+    }
+    key
 }
 
 /// Resolves every name on `port`; the union of the answers, sorted. Fails only if every
@@ -155,15 +162,16 @@ mod tests {
             names: vec!["localhost".into()],
             port: 8080,
         };
-        let (a, new_a) = d.target(spec.clone(), None);
-        let (b, new_b) = d.target(spec, None);
+        let (a, new_a) = d.target(spec.clone(), TargetOptions::default());
+        let (b, new_b) = d.target(spec, TargetOptions::default());
         assert!(new_a && !new_b);
         assert!(Arc::ptr_eq(&a, &b));
-        assert!(a.pick().is_none());
+        assert!(a.pick(Default::default()).is_none());
         d.resolve(std::slice::from_ref(&a)).await;
-        let ep = a.pick().expect("localhost resolves");
-        assert!(ep.addr.ip().is_loopback());
-        assert_eq!(ep.addr.port(), 8080);
+        let ep = a.pick(Default::default()).expect("localhost resolves");
+        assert!(ep.addr().ip().is_loopback());
+        assert_eq!(ep.addr().port(), 8080);
+        drop(ep);
         drop((a, b));
         d.refresh().await;
         assert!(d.targets.lock().unwrap().is_empty());

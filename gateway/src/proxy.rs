@@ -1,6 +1,12 @@
-//! The Pingora proxy: `request_filter` finds the route (404 when none), `upstream_peer`
-//! picks the endpoint (503 when none), `upstream_request_filter` adds forwarding headers,
-//! `fail_to_proxy` turns errors into statuses with a clear body.
+//! The Pingora proxy. Phases, in order:
+//! - `request_filter`: find the route (404), then IP access (403), rate limit (429), CORS
+//!   preflight, https and URL redirects; prepare retries and mirroring.
+//! - `upstream_peer`: pick destination (fallback when unavailable) and endpoint (503), set
+//!   protocol, TLS and timeouts.
+//! - `upstream_request_filter`: forwarding headers, rewrite, header control, mirror copy.
+//! - `upstream_response_filter`: retry or fall back on configured statuses.
+//! - `response_filter`: CORS, affinity cookie, response header control.
+//! - `fail_to_proxy`: errors become statuses with a clear body (`proxy/error.rs`).
 //!
 //! Each request loads one `Arc<RouteTable>` and keeps it, so a reload never changes the
 //! table under a request.
@@ -13,23 +19,42 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use config_store::annotations::{HashKey, LoadBalance};
+use http::HeaderValue;
 use pingora::http::ResponseHeader;
 use pingora::prelude::*;
+use pingora::protocols::ALPN;
 use pingora::proxy::FailToProxy;
+use pingora::ErrorType;
 
-use crate::route_table::{normalize_host, RouteAction, RouteId, RouteTable};
-use crate::upstream::Target;
+use crate::policy::header_ops;
+use crate::policy::mirror::{is_hop_by_hop, MirrorRequest, MIRROR_BODY_LIMIT};
+use crate::policy::redirect::RedirectTo;
+use crate::policy::RoutePolicy;
+use crate::route_table::conditions::query_param;
+use crate::route_table::{normalize_host, Route, RouteAction, RouteId, RouteTable};
+use crate::upstream::target::hash_of;
+use crate::upstream::{Lease, PickHint, Target};
 
 /// Time allowed to open a connection to an upstream endpoint.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Connection attempts per request when an endpoint refuses (Istio's default retry policy
-/// retries connect failures).
-const MAX_CONNECT_TRIES: u8 = 3;
+/// Connection attempts per request when an endpoint refuses and no retry policy is set
+/// (Istio's default policy retries connect failures).
+const DEFAULT_CONNECT_TRIES: u32 = 3;
 
 /// Serves requests from a swappable route table.
 pub struct GatewayProxy {
     table: Arc<ArcSwap<RouteTable>>,
+}
+
+/// Why a request goes to the fallback backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fallback {
+    /// The primary has no reachable endpoint: same request.
+    Unavailable,
+    /// The primary answered a `custom-http-errors` status: the fallback sees `/`.
+    Status,
 }
 
 /// Per-request state.
@@ -37,8 +62,28 @@ pub struct GatewayProxy {
 pub struct RequestCtx {
     table: Option<Arc<RouteTable>>,
     route: Option<RouteId>,
+    host: String,
+    lease: Option<Lease>,
     target: Option<Arc<Target>>,
-    connect_tries: u8,
+    attempts: u32,
+    fallback: Option<Fallback>,
+    /// Our own decision to retry (a status retry); survives `error_while_proxy`.
+    retry_decided: bool,
+    cors_origin: Option<HeaderValue>,
+    set_cookie: Option<String>,
+    mirror: Option<MirrorRequest>,
+}
+
+// === impl RequestCtx ===
+
+impl RequestCtx {
+    fn route(&self) -> Option<&Route> {
+        Some(self.table.as_ref()?.route(self.route?))
+    }
+
+    fn policy(&self) -> Option<&Arc<RoutePolicy>> {
+        self.route().map(|r| &r.policy)
+    }
 }
 
 // === impl GatewayProxy ===
@@ -50,15 +95,52 @@ impl GatewayProxy {
     }
 }
 
-/// Writes a short plain-text response, keeping the connection open.
-pub(crate) async fn respond(session: &mut Session, status: u16, body: String) -> Result<()> {
-    let mut resp = ResponseHeader::build(status, Some(3))?;
-    resp.insert_header("content-type", "text/plain; charset=utf-8")?;
+/// Writes a short response with extra headers, keeping the connection open.
+pub(crate) async fn respond(
+    session: &mut Session,
+    status: u16,
+    headers: Vec<(&'static str, HeaderValue)>,
+    body: String,
+) -> Result<()> {
+    let mut resp = ResponseHeader::build(status, Some(4 + headers.len()))?;
+    for (name, value) in headers {
+        resp.insert_header(name, value)?;
+    }
+    if !body.is_empty() {
+        resp.insert_header("content-type", "text/plain; charset=utf-8")?;
+    }
     resp.insert_header("content-length", body.len().to_string())?;
-    session.write_response_header(Box::new(resp), false).await?;
+    let head_only = body.is_empty();
     session
-        .write_response_body(Some(Bytes::from(body)), true)
-        .await
+        .write_response_header(Box::new(resp), head_only)
+        .await?;
+    if !head_only {
+        session
+            .write_response_body(Some(Bytes::from(body)), true)
+            .await?;
+    }
+    Ok(())
+}
+
+fn is_tls(session: &Session) -> bool {
+    session
+        .digest()
+        .and_then(|d| d.ssl_digest.as_ref())
+        .is_some()
+}
+
+fn client_ip(session: &Session) -> Option<std::net::IpAddr> {
+    session
+        .client_addr()
+        .and_then(|a| a.as_inet())
+        .map(|a| a.ip())
+}
+
+/// A status error that we decided to retry.
+fn retry_error(status: u16, why: &'static str) -> Box<Error> {
+    let mut e = Error::explain(ErrorType::HTTPStatus(status), why);
+    e.set_retry(true);
+    e
 }
 
 #[async_trait]
@@ -81,50 +163,135 @@ impl ProxyHttp for GatewayProxy {
                     .and_then(|h| h.to_str().ok())
             })
             .unwrap_or("");
-        let host = normalize_host(raw_host);
-        let path = req.uri.path();
-        let span = tracing::debug_span!("request", host = %host, path = %path);
+        let host = normalize_host(raw_host).into_owned();
+        let span = tracing::debug_span!("request", host = %host, path = %req.uri.path());
         let _enter = span.enter();
-        match table.find_id(&host, path) {
-            Some(id) => {
-                tracing::debug!(ingress = %table.route(id).ingress, "route matched");
-                ctx.route = Some(id);
-                ctx.table = Some(table);
-                Ok(false)
-            }
-            None => {
-                let body = format!("no route matches host {host:?} and path {path:?}\n");
+        let Some(id) = table.find_id(&host, req) else {
+            let body = format!(
+                "no route matches host {host:?} and path {:?}\n",
+                req.uri.path()
+            );
+            drop(_enter);
+            respond(session, 404, Vec::new(), body).await?;
+            return Ok(true);
+        };
+        let route = table.route(id);
+        tracing::debug!(ingress = %route.ingress, "route matched");
+        let policy = route.policy.clone();
+
+        if let Some(access) = &policy.access {
+            if !client_ip(session).is_some_and(|ip| access.allows(ip)) {
                 drop(_enter);
-                respond(session, 404, body).await?;
-                Ok(true)
+                respond(session, 403, Vec::new(), "RBAC: access denied\n".into()).await?;
+                return Ok(true);
             }
         }
+        if let Some(bucket) = &policy.rate_limit {
+            if !bucket.try_acquire() {
+                drop(_enter);
+                respond(session, 429, Vec::new(), "local_rate_limited\n".into()).await?;
+                return Ok(true);
+            }
+        }
+        if let Some(cors) = &policy.cors {
+            let req = session.req_header();
+            if let Some(origin) = req
+                .headers
+                .get(http::header::ORIGIN)
+                .filter(|o| o.to_str().is_ok_and(|o| cors.allows(o)))
+            {
+                let preflight = req.method == http::Method::OPTIONS
+                    && req
+                        .headers
+                        .contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD);
+                if preflight {
+                    let headers = cors.preflight_headers(origin);
+                    drop(_enter);
+                    respond(session, 200, headers, String::new()).await?;
+                    return Ok(true);
+                }
+                ctx.cors_origin = Some(origin.clone());
+            }
+        }
+        let redirect = match &route.action {
+            RouteAction::Redirect(to) => Some(to),
+            RouteAction::Forward(_) if policy.https_redirect && !is_tls(session) => {
+                Some(&RedirectTo::Https)
+            }
+            RouteAction::Forward(_) => None,
+        };
+        if let Some(to) = redirect {
+            let req = session.req_header();
+            let scheme = if is_tls(session) { "https" } else { "http" };
+            let location = to.location(scheme, raw_host, req.uri.path(), req.uri.query());
+            let location = HeaderValue::from_str(&location)
+                .map_err(|_| Error::explain(InternalError, "bad redirect location"))?;
+            let code = to.code();
+            drop(_enter);
+            respond(session, code, vec![("location", location)], String::new()).await?;
+            return Ok(true);
+        }
+        if policy.retry.is_some() || !policy.fallback_statuses.is_empty() {
+            session.as_downstream_mut().enable_retry_buffering();
+        }
+        ctx.host = host;
+        ctx.route = Some(id);
+        ctx.table = Some(table);
+        Ok(false)
     }
 
     async fn upstream_peer(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         ctx: &mut Self::CTX,
     ) -> Result<Box<HttpPeer>> {
-        let (Some(table), Some(id)) = (&ctx.table, ctx.route) else {
+        let Some(route) = ctx.route() else {
             return Err(Error::explain(InternalError, "no route selected"));
         };
-        let route = table.route(id);
-        let RouteAction::Forward(group) = &route.action;
-        let Some(dest) = group.pick() else {
-            return Err(error::no_upstream(&route.ingress));
+        let policy = route.policy.clone();
+        let RouteAction::Forward(primary) = &route.action else {
+            return Err(Error::explain(
+                InternalError,
+                "redirect route reached the upstream phase",
+            ));
         };
-        let Some(endpoint) = dest.target.pick() else {
-            return Err(error::no_endpoint(&dest.label));
+        let group = match (&ctx.fallback, &policy.fallback) {
+            (Some(_), Some(fallback)) => fallback.clone(),
+            _ => primary.clone(),
         };
-        ctx.target = Some(dest.target.clone());
-        let (tls, sni) = match dest.target.tls() {
-            Some(t) => (true, t.sni.clone()),
-            None => (false, String::new()),
+        let ingress = route.ingress.clone();
+        let picked = group.pick().map(|d| (d.target.clone(), d.label.clone()));
+        let Some((target, label)) = picked else {
+            return Err(error::no_upstream(&ingress));
         };
-        let mut peer = HttpPeer::new(endpoint.addr, tls, sni);
-        peer.options.connection_timeout = Some(CONNECT_TIMEOUT);
-        Ok(Box::new(peer))
+        let hint = pick_hint(session, &ctx.host, target.options().balance.clone());
+        let lease = match target.pick(hint) {
+            Some(lease) => lease,
+            None => {
+                // Unavailable primary: serve from the fallback backend, if any.
+                if ctx.fallback.is_none() {
+                    if let Some(fallback) = policy.fallback.as_ref().and_then(|g| g.pick()) {
+                        if let Some(lease) = fallback.target.pick(PickHint::default()) {
+                            ctx.fallback = Some(Fallback::Unavailable);
+                            return Ok(self.peer(ctx, fallback.target.clone(), lease, &policy));
+                        }
+                    }
+                }
+                return Err(error::no_endpoint(&label));
+            }
+        };
+        if let LoadBalance::Cookie { name, path, ttl } = &target.options().balance {
+            if hint.cookie != Some(lease.id()) {
+                let max_age = ttl
+                    .map(|t| format!("; Max-Age={}", t.as_secs()))
+                    .unwrap_or_default();
+                ctx.set_cookie = Some(format!(
+                    "{name}={:016x}; Path={path}; HttpOnly{max_age}",
+                    lease.id()
+                ));
+            }
+        }
+        Ok(self.peer(ctx, target, lease, &policy))
     }
 
     fn fail_to_connect(
@@ -134,10 +301,51 @@ impl ProxyHttp for GatewayProxy {
         ctx: &mut Self::CTX,
         mut e: Box<Error>,
     ) -> Box<Error> {
-        ctx.connect_tries += 1;
-        let others = ctx.target.as_ref().is_some_and(|t| t.endpoints().len() > 1);
-        if ctx.connect_tries < MAX_CONNECT_TRIES && others {
+        let policy = ctx.policy().cloned();
+        let (max, errors_retried) = match policy.as_ref().and_then(|p| p.retry.as_ref()) {
+            Some(r) => (r.attempts.max(1), r.retries_errors()),
+            None => (DEFAULT_CONNECT_TRIES, true),
+        };
+        let others = ctx.target.as_ref().is_some_and(|t| t.endpoint_count() > 1);
+        if errors_retried
+            && ctx.attempts < max
+            && (others || policy.as_ref().is_some_and(|p| p.retry.is_some()))
+        {
             e.set_retry(true);
+        } else if ctx.fallback.is_none() && policy.as_ref().is_some_and(|p| p.fallback.is_some()) {
+            ctx.fallback = Some(Fallback::Unavailable);
+            e.set_retry(true);
+        }
+        e
+    }
+
+    fn error_while_proxy(
+        &self,
+        peer: &HttpPeer,
+        session: &mut Session,
+        e: Box<Error>,
+        ctx: &mut Self::CTX,
+        client_reused: bool,
+    ) -> Box<Error> {
+        let mut e = e.more_context(format!("Peer: {peer}"));
+        let truncated = session.as_ref().retry_buffer_truncated();
+        if ctx.retry_decided {
+            ctx.retry_decided = false;
+            e.set_retry(!truncated);
+            return e;
+        }
+        let method = session.req_header().method.clone();
+        match ctx.policy().and_then(|p| p.retry.clone()) {
+            Some(r)
+                if r.retries_errors()
+                    && r.allows_method(&method)
+                    && ctx.attempts < r.attempts
+                    && !truncated =>
+            {
+                e.set_retry(true);
+            }
+            _ if !method.is_idempotent() || truncated => e.set_retry(false),
+            _ => e.retry.decide_reuse(client_reused),
         }
         e
     }
@@ -146,9 +354,148 @@ impl ProxyHttp for GatewayProxy {
         &self,
         session: &mut Session,
         upstream_request: &mut RequestHeader,
-        _ctx: &mut Self::CTX,
+        ctx: &mut Self::CTX,
     ) -> Result<()> {
-        headers::add_forwarding_headers(session, upstream_request)
+        headers::add_forwarding_headers(session, upstream_request)?;
+        let Some(policy) = ctx.policy().cloned() else {
+            return Ok(());
+        };
+        if ctx.fallback == Some(Fallback::Status) {
+            upstream_request.set_uri(http::Uri::from_static("/"));
+        } else if let Some(rw) = &policy.rewrite {
+            if let Some(path_rw) = &rw.path {
+                if let Some(new_path) = path_rw.apply(upstream_request.uri.path()) {
+                    let uri = match upstream_request.uri.query() {
+                        Some(q) => format!("{new_path}?{q}"),
+                        None => new_path,
+                    };
+                    let uri = uri.parse::<http::Uri>().map_err(|_| {
+                        Error::explain(InternalError, "rewritten path is not a valid URI")
+                    })?;
+                    upstream_request.set_uri(uri);
+                }
+            }
+            if let Some(host) = &rw.host {
+                upstream_request.insert_header(http::header::HOST, host.as_str())?;
+            }
+        }
+        if let Some(hc) = &policy.headers {
+            header_ops::apply_request(&hc.request, upstream_request)?;
+        }
+        if ctx.attempts == 1 && ctx.fallback.is_none() {
+            if let Some(m) = policy.mirror.as_ref().filter(|m| m.sample()) {
+                let copy = MirrorRequest {
+                    method: upstream_request.method.to_string(),
+                    uri: upstream_request
+                        .uri
+                        .path_and_query()
+                        .map_or("/".into(), |p| p.to_string()),
+                    headers: upstream_request
+                        .headers
+                        .iter()
+                        .filter(|(n, _)| !is_hop_by_hop(n.as_str()))
+                        .map(|(n, v)| {
+                            (n.as_str().to_string(), Bytes::copy_from_slice(v.as_bytes()))
+                        })
+                        .collect(),
+                    host: ctx.host.clone(),
+                    body: Bytes::new(),
+                };
+                let has_body = upstream_request
+                    .headers
+                    .contains_key(http::header::TRANSFER_ENCODING)
+                    || upstream_request
+                        .headers
+                        .get(http::header::CONTENT_LENGTH)
+                        .is_some_and(|v| v.as_bytes() != b"0");
+                if has_body {
+                    ctx.mirror = Some(copy);
+                } else {
+                    m.send(copy);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn request_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        ctx: &mut Self::CTX,
+    ) -> Result<()> {
+        if let Some(copy) = ctx.mirror.as_mut() {
+            if let Some(chunk) = body {
+                if copy.body.len() + chunk.len() > MIRROR_BODY_LIMIT {
+                    tracing::debug!("request body too large to mirror; copy dropped");
+                    ctx.mirror = None;
+                    return Ok(());
+                }
+                let mut buf = BytesMut::from(&copy.body[..]);
+                buf.extend_from_slice(chunk);
+                copy.body = buf.freeze();
+            }
+            if end_of_stream {
+                if let (Some(copy), Some(m)) = (
+                    ctx.mirror.take(),
+                    ctx.policy().and_then(|p| p.mirror.as_ref()),
+                ) {
+                    m.send(copy);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn upstream_response_filter(
+        &self,
+        session: &mut Session,
+        resp: &mut ResponseHeader,
+        ctx: &mut Self::CTX,
+    ) -> Result<()> {
+        let Some(policy) = ctx.policy().cloned() else {
+            return Ok(());
+        };
+        let status = resp.status.as_u16();
+        if ctx.fallback.is_none()
+            && policy.fallback.is_some()
+            && policy.fallback_statuses.contains(&status)
+        {
+            ctx.fallback = Some(Fallback::Status);
+            ctx.retry_decided = true;
+            return Err(retry_error(status, "falling back to default-backend"));
+        }
+        if let Some(r) = &policy.retry {
+            let method = &session.req_header().method;
+            if r.retries_status(status) && ctx.attempts < r.attempts && r.allows_method(method) {
+                ctx.retry_decided = true;
+                return Err(retry_error(status, "retrying on upstream status"));
+            }
+        }
+        Ok(())
+    }
+
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        resp: &mut ResponseHeader,
+        ctx: &mut Self::CTX,
+    ) -> Result<()> {
+        if let (Some(origin), Some(cors)) =
+            (&ctx.cors_origin, ctx.policy().and_then(|p| p.cors.as_ref()))
+        {
+            for (name, value) in cors.response_headers(origin) {
+                resp.insert_header(name, value)?;
+            }
+        }
+        if let Some(cookie) = ctx.set_cookie.take() {
+            resp.append_header(http::header::SET_COOKIE, cookie)?;
+        }
+        if let Some(hc) = ctx.policy().and_then(|p| p.headers.as_ref()) {
+            header_ops::apply_response(&hc.response, resp)?;
+        }
+        Ok(())
     }
 
     async fn fail_to_proxy(
@@ -158,5 +505,83 @@ impl ProxyHttp for GatewayProxy {
         _ctx: &mut Self::CTX,
     ) -> FailToProxy {
         error::respond_error(session, e).await
+    }
+}
+
+impl GatewayProxy {
+    fn peer(
+        &self,
+        ctx: &mut RequestCtx,
+        target: Arc<Target>,
+        lease: Lease,
+        policy: &RoutePolicy,
+    ) -> Box<HttpPeer> {
+        let options = target.options();
+        let (tls, sni) = match &options.tls {
+            Some(t) => (true, t.sni.clone()),
+            None => (false, String::new()),
+        };
+        let mut peer = HttpPeer::new(lease.addr(), tls, sni);
+        if let Some(t) = &options.tls {
+            peer.options.verify_cert = t.verify;
+            peer.options.verify_hostname = t.verify && !t.sni.is_empty();
+        }
+        if options.h2 {
+            if tls {
+                peer.options.alpn = ALPN::H2;
+            } else {
+                peer.options.set_http_version(2, 2);
+            }
+        }
+        let read_timeout = policy
+            .retry
+            .as_ref()
+            .and_then(|r| r.per_try_timeout)
+            .or(policy.timeout);
+        peer.options.connection_timeout =
+            Some(read_timeout.map_or(CONNECT_TIMEOUT, |t| t.min(CONNECT_TIMEOUT)));
+        peer.options.read_timeout = read_timeout;
+        ctx.attempts += 1;
+        ctx.target = Some(target);
+        ctx.lease = Some(lease);
+        Box::new(peer)
+    }
+}
+
+/// Request attributes for hash and cookie balancing.
+fn pick_hint(session: &Session, host: &str, balance: LoadBalance) -> PickHint {
+    let req = session.req_header();
+    match balance {
+        LoadBalance::Hash(key) => {
+            let value: Option<u64> = match key {
+                HashKey::RequestUri => req.uri.path_and_query().map(|p| hash_of(p.as_str())),
+                HashKey::Host => Some(hash_of(host)),
+                HashKey::RemoteAddr => client_ip(session).map(|ip| hash_of(&ip)),
+                HashKey::Header(name) => req
+                    .headers
+                    .get(name.as_str())
+                    .map(|v| hash_of(v.as_bytes())),
+                HashKey::Query(name) => {
+                    query_param(req.uri.query().unwrap_or(""), &name).map(hash_of)
+                }
+            };
+            PickHint {
+                hash: value,
+                cookie: None,
+            }
+        }
+        LoadBalance::Cookie { name, .. } => {
+            let cookie = req
+                .headers
+                .get_all(http::header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(';'))
+                .filter_map(|kv| kv.trim().split_once('='))
+                .find(|(k, _)| *k == name)
+                .and_then(|(_, v)| u64::from_str_radix(v, 16).ok());
+            PickHint { hash: None, cookie }
+        }
+        _ => PickHint::default(),
     }
 }

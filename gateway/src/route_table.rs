@@ -4,12 +4,14 @@
 //! first route whose path matches wins, and a host with no matching route falls through to
 //! the next candidate (Higress's exact-domain → wildcard fallback).
 
+pub mod conditions;
 pub mod host;
 pub mod path;
 pub mod route;
 
 use std::collections::HashMap;
 
+use pingora::http::RequestHeader;
 use serde::Serialize;
 
 pub use host::normalize_host;
@@ -42,12 +44,15 @@ pub struct RouteTable {
 pub struct RouteInfo {
     /// Host as configured (`*` for any).
     pub host: String,
-    /// Match kind: `exact`, `prefix`.
+    /// Match kind: `exact`, `prefix`, `regex`, `internal`.
     pub match_type: &'static str,
     /// Path as matched.
     pub path: String,
     /// Case-insensitive path match.
     pub ignore_case: bool,
+    /// Extra conditions (methods, headers, query), human-readable.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
     /// The Ingress it came from.
     pub ingress: String,
     /// What the route does.
@@ -62,11 +67,11 @@ impl HostRoutes {
         Self { ids }
     }
 
-    fn find(&self, routes: &[Route], path: &str) -> Option<RouteId> {
-        self.ids.iter().copied().find(|id| {
-            let r = &routes[*id as usize];
-            r.path.matches(path, r.ignore_case)
-        })
+    fn find(&self, routes: &[Route], req: &RequestHeader, host: &str) -> Option<RouteId> {
+        self.ids
+            .iter()
+            .copied()
+            .find(|id| routes[*id as usize].matches(req, host))
     }
 }
 
@@ -111,9 +116,11 @@ impl RouteTable {
         self.routes.is_empty()
     }
 
-    /// Finds the route for a normalised host (see [`normalize_host`]) and a request path.
+    /// Finds the route for a normalised host (see [`normalize_host`]) and a `GET` of `path`
+    /// with no headers (for tools and tests).
     pub fn find(&self, host: &str, path: &str) -> Option<&Route> {
-        self.find_id(host, path).map(|id| self.route(id))
+        let req = RequestHeader::build("GET", path.as_bytes(), None).ok()?;
+        self.find_id(host, &req).map(|id| self.route(id))
     }
 
     /// The route with this id (from [`Self::find_id`]).
@@ -121,23 +128,24 @@ impl RouteTable {
         &self.routes[id as usize]
     }
 
-    /// Like [`Self::find`], returning the route's id.
-    pub fn find_id(&self, host: &str, path: &str) -> Option<RouteId> {
+    /// The route for a request whose normalised host is `host`: exact host, then wildcard
+    /// hosts (longest suffix first), then host-less rules.
+    pub fn find_id(&self, host: &str, req: &RequestHeader) -> Option<RouteId> {
         if let Some(r) = self
             .exact
             .get(host)
-            .and_then(|h| h.find(&self.routes, path))
+            .and_then(|h| h.find(&self.routes, req, host))
         {
             return Some(r);
         }
         for (suffix, routes) in &self.wildcard {
             if host.len() > suffix.len() && host.ends_with(&**suffix) {
-                if let Some(r) = routes.find(&self.routes, path) {
+                if let Some(r) = routes.find(&self.routes, req, host) {
                     return Some(r);
                 }
             }
         }
-        self.any.find(&self.routes, path)
+        self.any.find(&self.routes, req, host)
     }
 
     /// Every route, grouped by host (exact hosts sorted, then wildcards, then `*`), each

@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use target::{Endpoint, Target, TargetSpec, UpstreamTls};
+pub use target::{Endpoint, Lease, PickHint, Target, TargetOptions, TargetSpec, UpstreamTls};
 
 /// One destination of a group.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Destination {
     /// Relative weight (> 0).
     pub weight: u32,

@@ -5,6 +5,7 @@ use std::time::Duration;
 use anyhow::Context;
 use config_store::DirStore;
 use gateway::route_table::route::ActionInfo;
+use gateway::upstream::DestinationInfo;
 use gateway::{compile, CompileOptions, Discovery};
 
 use crate::cli::RoutesArgs;
@@ -34,38 +35,24 @@ pub fn run(args: &RoutesArgs) -> anyhow::Result<()> {
         "MATCH".into(),
         "PATH".into(),
         "INGRESS".into(),
-        "DESTINATIONS".into(),
+        "ACTION".into(),
     ]];
     for r in &routes {
-        let ActionInfo::Forward { destinations } = &r.action;
-        let dests = if destinations.is_empty() {
-            "(none: 503)".to_string()
-        } else {
-            destinations
-                .iter()
-                .map(|d| {
-                    let eps = if d.endpoints.is_empty() {
-                        "no endpoints".to_string()
-                    } else {
-                        d.endpoints.join(",")
-                    };
-                    format!("{}% {} [{eps}]", d.weight, d.name)
-                })
-                .collect::<Vec<_>>()
-                .join("; ")
+        let action = match &r.action {
+            ActionInfo::Redirect { code, to } => format!("redirect {code} {to}"),
+            ActionInfo::Forward { destinations } => forward_text(destinations),
         };
         let kind = if r.ignore_case {
             format!("{}/i", r.match_type)
         } else {
             r.match_type.to_string()
         };
-        rows.push([
-            r.host.clone(),
-            kind,
-            r.path.clone(),
-            r.ingress.clone(),
-            dests,
-        ]);
+        let path = if r.conditions.is_empty() {
+            r.path.clone()
+        } else {
+            format!("{} [{}]", r.path, r.conditions.join(", "))
+        };
+        rows.push([r.host.clone(), kind, path, r.ingress.clone(), action]);
     }
     let widths: Vec<usize> = (0..4)
         .map(|i| rows.iter().map(|row| row[i].len()).max().unwrap_or(0))
@@ -85,4 +72,22 @@ pub fn run(args: &RoutesArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+fn forward_text(destinations: &[DestinationInfo]) -> String {
+    if destinations.is_empty() {
+        return "(no destination: 503)".into();
+    }
+    destinations
+        .iter()
+        .map(|d| {
+            let eps = if d.endpoints.is_empty() {
+                "no endpoints".to_string()
+            } else {
+                d.endpoints.join(",")
+            };
+            format!("{}% {} [{eps}]", d.weight, d.name)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -9,12 +9,12 @@ use super::{AnnotationError, AnnotationGroup, AnnotationReader};
 /// How a canary Ingress takes traffic from its base route.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Canary {
-    /// Header `name` equals `always` or, when given, matches `value_regex` (whole value).
+    /// Header `name` equals `always`, or matches `value_regex` (whole value) when set.
     Header {
         /// Header name.
         name: String,
-        /// Extra accepted value as a regex (`canary-by-header-value` is used as a regex, as
-        /// Higress does; `-pattern` becomes `.*pattern.*`).
+        /// The regex Higress builds: `always|<canary-by-header-value>` (value not escaped)
+        /// or `.*<canary-by-header-pattern>.*`.
         value_regex: Option<String>,
     },
     /// Cookie `name` equals `always`.
@@ -43,7 +43,8 @@ impl AnnotationGroup for Canary {
             ) {
                 (Some(v), _) => {
                     check_regex(&v, &v.value)?;
-                    Some(v.value)
+                    // Higress matches `always|<value>` (the value is not escaped).
+                    Some(format!("always|{}", v.value))
                 }
                 (None, Some(p)) => {
                     check_regex(&p, &p.value)?;

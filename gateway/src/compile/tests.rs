@@ -262,7 +262,9 @@ fn default_backend_is_last_and_covers_any_host() {
 
 fn endpoints_of(c: &Compiled, host: &str, path: &str) -> Vec<String> {
     let route = c.table.find(host, path).expect("route");
-    let crate::route_table::RouteAction::Forward(group) = &route.action;
+    let crate::route_table::RouteAction::Forward(group) = &route.action else {
+        panic!("not a forward route")
+    };
     group.destinations()[0]
         .target
         .endpoints()
@@ -305,7 +307,9 @@ fn unknown_destinations_warn_and_weights_carry_over() {
         ("ingresses/w.yaml", ing),
     ]);
     let route = c.table.find("any.com", "/").unwrap();
-    let crate::route_table::RouteAction::Forward(group) = &route.action;
+    let crate::route_table::RouteAction::Forward(group) = &route.action else {
+        panic!("not a forward route")
+    };
     let weights: Vec<u32> = group.destinations().iter().map(|d| d.weight).collect();
     assert_eq!(weights, [30, 70]);
     assert!(group.destinations()[1].target.endpoints().is_empty());

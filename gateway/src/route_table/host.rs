@@ -13,7 +13,8 @@ pub fn normalize_host(raw: &str) -> Cow<'_, str> {
     }
 }
 
-fn strip_port(host: &str) -> &str {
+/// Drops a `:port` suffix (keeps bracketed IPv6 inner address).
+pub fn strip_port(host: &str) -> &str {
     if let Some(rest) = host.strip_prefix('[') {
         // [v6]:port
         return rest.split(']').next().unwrap_or(rest);

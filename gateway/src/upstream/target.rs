@@ -1,11 +1,14 @@
 //! A [`Target`]: one resolved service (a `*.dns` or `*.static` registry, a Service) with its
-//! current endpoints, which discovery replaces atomically.
+//! current endpoints, which discovery replaces atomically, and how requests are spread over
+//! them (round robin, least connections, random, consistent hash, cookie affinity).
 
+use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+pub use config_store::annotations::LoadBalance;
 
 /// Where a target's endpoints come from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -24,15 +27,63 @@ pub enum TargetSpec {
 /// TLS towards the upstream.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UpstreamTls {
-    /// Server name sent in SNI and verified.
+    /// Server name sent in SNI (empty: none).
     pub sni: String,
+    /// Verify the certificate chain and name.
+    pub verify: bool,
 }
 
-/// One endpoint.
+/// How a target is spoken to and balanced (service-scope settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetOptions {
+    /// TLS, when the upstream speaks it.
+    pub tls: Option<UpstreamTls>,
+    /// HTTP/2 to the upstream (h2c without TLS).
+    pub h2: bool,
+    /// Endpoint selection.
+    pub balance: LoadBalance,
+}
+
+impl Default for TargetOptions {
+    fn default() -> Self {
+        Self {
+            tls: None,
+            h2: false,
+            balance: LoadBalance::RoundRobin,
+        }
+    }
+}
+
+/// One endpoint address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Endpoint {
     /// Address.
     pub addr: SocketAddr,
+}
+
+/// An endpoint with its selection state.
+#[derive(Debug)]
+pub struct EndpointSlot {
+    /// Address.
+    pub addr: SocketAddr,
+    /// Stable id (hash of the address), used in affinity cookies.
+    pub id: u64,
+    active: AtomicUsize,
+}
+
+/// A chosen endpoint; counts as one active request until dropped.
+#[derive(Debug)]
+pub struct Lease {
+    slot: Arc<EndpointSlot>,
+}
+
+/// Request attributes some balancers need.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PickHint {
+    /// Hash of the `upstream-hash-by` attribute, when present.
+    pub hash: Option<u64>,
+    /// Endpoint id from the affinity cookie, when present.
+    pub cookie: Option<u64>,
 }
 
 /// A service with its current endpoints.
@@ -40,32 +91,56 @@ pub struct Endpoint {
 pub struct Target {
     key: String,
     spec: TargetSpec,
-    tls: Option<UpstreamTls>,
-    endpoints: ArcSwap<Vec<Endpoint>>,
+    options: TargetOptions,
+    endpoints: ArcSwap<Vec<Arc<EndpointSlot>>>,
     next: AtomicUsize,
+}
+
+// === impl Lease ===
+
+impl Lease {
+    fn new(slot: &Arc<EndpointSlot>) -> Self {
+        slot.active.fetch_add(1, Ordering::Relaxed);
+        Self { slot: slot.clone() }
+    }
+
+    /// The endpoint address.
+    pub fn addr(&self) -> SocketAddr {
+        self.slot.addr
+    }
+
+    /// The endpoint id (for affinity cookies).
+    pub fn id(&self) -> u64 {
+        self.slot.id
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.slot.active.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 // === impl Target ===
 
 impl Target {
     /// A target; static specs start with their endpoints, DNS specs empty until resolved.
-    pub fn new(key: String, spec: TargetSpec, tls: Option<UpstreamTls>) -> Self {
-        let endpoints = match &spec {
-            TargetSpec::Static(addrs) => {
-                addrs.iter().map(|addr| Endpoint { addr: *addr }).collect()
-            }
-            TargetSpec::Dns { .. } => Vec::new(),
-        };
-        Self {
+    pub fn new(key: String, spec: TargetSpec, options: TargetOptions) -> Self {
+        let target = Self {
             key,
             spec,
-            tls,
-            endpoints: ArcSwap::from_pointee(endpoints),
+            options,
+            endpoints: ArcSwap::from_pointee(Vec::new()),
             next: AtomicUsize::new(0),
+        };
+        if let TargetSpec::Static(addrs) = &target.spec {
+            let eps = addrs.iter().map(|addr| Endpoint { addr: *addr }).collect();
+            target.set_endpoints(eps);
         }
+        target
     }
 
-    /// Identity of the target (spec and TLS), shared by equal targets across tables.
+    /// Identity of the target (spec and options), shared by equal targets across tables.
     pub fn key(&self) -> &str {
         &self.key
     }
@@ -75,30 +150,160 @@ impl Target {
         &self.spec
     }
 
+    /// Protocol and balancing options.
+    pub fn options(&self) -> &TargetOptions {
+        &self.options
+    }
+
     /// TLS settings, if the upstream speaks TLS.
     pub fn tls(&self) -> Option<&UpstreamTls> {
-        self.tls.as_ref()
+        self.options.tls.as_ref()
     }
 
     /// The current endpoints.
-    pub fn endpoints(&self) -> Arc<Vec<Endpoint>> {
-        self.endpoints.load_full()
+    pub fn endpoints(&self) -> Vec<Endpoint> {
+        self.endpoints
+            .load()
+            .iter()
+            .map(|s| Endpoint { addr: s.addr })
+            .collect()
     }
 
-    /// Replaces the endpoints (discovery only).
+    /// Number of current endpoints.
+    pub fn endpoint_count(&self) -> usize {
+        self.endpoints.load().len()
+    }
+
+    /// Replaces the endpoints (discovery only); endpoints that stay keep their state.
     pub fn set_endpoints(&self, endpoints: Vec<Endpoint>) {
-        self.endpoints.store(Arc::new(endpoints));
+        let old = self.endpoints.load();
+        let slots = endpoints
+            .into_iter()
+            .map(|e| {
+                old.iter()
+                    .find(|s| s.addr == e.addr)
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        Arc::new(EndpointSlot {
+                            addr: e.addr,
+                            id: hash_of(&e.addr),
+                            active: AtomicUsize::new(0),
+                        })
+                    })
+            })
+            .collect();
+        self.endpoints.store(Arc::new(slots));
     }
 
-    /// Round-robin pick; `None` when there is no endpoint.
-    pub fn pick(&self) -> Option<Endpoint> {
+    /// Picks an endpoint with the target's balancer; `None` when there is none.
+    pub fn pick(&self, hint: PickHint) -> Option<Lease> {
         let eps = self.endpoints.load();
-        match eps.len() {
-            0 => None,
-            1 => eps.first().copied(),
-            n => eps
-                .get(self.next.fetch_add(1, Ordering::Relaxed) % n)
-                .copied(),
+        let n = eps.len();
+        if n == 0 {
+            return None;
+        }
+        if n == 1 {
+            return eps.first().map(Lease::new);
+        }
+        let rr = || self.next.fetch_add(1, Ordering::Relaxed) % n;
+        let idx = match &self.options.balance {
+            LoadBalance::RoundRobin => rr(),
+            LoadBalance::Random => fastrand::usize(..n),
+            LoadBalance::LeastConn => {
+                let start = rr();
+                (0..n)
+                    .map(|i| (start + i) % n)
+                    .min_by_key(|i| eps[*i].active.load(Ordering::Relaxed))
+                    .unwrap_or(start)
+            }
+            LoadBalance::Hash(_) => match hint.hash {
+                // Rendezvous hashing: the endpoint set can change with minimal remapping.
+                Some(h) => (0..n)
+                    .max_by_key(|i| hash_of(&(h, eps[*i].id)))
+                    .unwrap_or(0),
+                None => rr(),
+            },
+            LoadBalance::Cookie { .. } => hint
+                .cookie
+                .and_then(|id| eps.iter().position(|s| s.id == id))
+                .unwrap_or_else(rr),
+        };
+        eps.get(idx).map(Lease::new)
+    }
+}
+
+/// A stable 64-bit hash (SipHash with fixed keys).
+pub fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
+    #[allow(deprecated)]
+    let mut h = std::hash::SipHasher::new();
+    value.hash(&mut h);
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use config_store::annotations::HashKey;
+
+    fn target(balance: LoadBalance, n: u16) -> Target {
+        let addrs = (0..n)
+            .map(|i| SocketAddr::from(([127, 0, 0, 1], 1000 + i)))
+            .collect();
+        Target::new(
+            "t".into(),
+            TargetSpec::Static(addrs),
+            TargetOptions {
+                balance,
+                ..TargetOptions::default()
+            },
+        )
+    }
+
+    #[test]
+    fn least_conn_avoids_busy_endpoints() {
+        let t = target(LoadBalance::LeastConn, 3);
+        let a = t.pick(PickHint::default()).unwrap();
+        let b = t.pick(PickHint::default()).unwrap();
+        let c = t.pick(PickHint::default()).unwrap();
+        assert_ne!(a.addr(), b.addr());
+        assert_ne!(b.addr(), c.addr());
+        drop(b);
+        let d = t.pick(PickHint::default()).unwrap();
+        assert_eq!(d.addr().port(), 1001);
+        drop((a, c, d));
+    }
+
+    #[test]
+    fn hash_is_sticky_and_cookie_finds_its_endpoint() {
+        let t = target(LoadBalance::Hash(HashKey::RequestUri), 5);
+        let pick = |h| {
+            t.pick(PickHint {
+                hash: Some(h),
+                cookie: None,
+            })
+            .unwrap()
+            .addr()
+        };
+        assert_eq!(pick(42), pick(42));
+        let spread: std::collections::HashSet<_> = (0..50).map(pick).collect();
+        assert!(spread.len() > 1);
+        let c = target(
+            LoadBalance::Cookie {
+                name: "c".into(),
+                path: "/".into(),
+                ttl: None,
+            },
+            4,
+        );
+        let first = c.pick(PickHint::default()).unwrap();
+        for _ in 0..5 {
+            let again = c
+                .pick(PickHint {
+                    hash: None,
+                    cookie: Some(first.id()),
+                })
+                .unwrap();
+            assert_eq!(again.addr(), first.addr());
         }
     }
 }

@@ -1,0 +1,81 @@
+//! Canary merging: header and cookie canaries become routes with one more condition;
+//! weight canaries join the base route's destinations (Higress `normalizeWeightedCluster`).
+
+use config_store::annotations::Canary;
+use regex::Regex;
+
+use crate::route_table::conditions::{Conditions, Matcher};
+use crate::upstream::Destination;
+
+/// The condition a header or cookie canary adds. The canary replaces the base route's
+/// header conditions (methods and query conditions stay), as Higress does.
+pub(super) fn condition(canary: &Canary, base: Option<&Conditions>) -> Conditions {
+    let mut c = base.cloned().unwrap_or_default();
+    c.headers.clear();
+    let header = match canary {
+        Canary::Header { name, value_regex } => {
+            let matcher = value_regex
+                .as_deref()
+                .and_then(|r| Regex::new(&format!("^(?:{r})$")).ok())
+                .map_or_else(|| Matcher::Exact("always".into()), Matcher::Regex);
+            (name.clone(), matcher)
+        }
+        Canary::Cookie { name } => {
+            let re = Regex::new(&format!(
+                r"^(?:.*?;\s*)?{}=always(?:;.*)?$",
+                regex::escape(name)
+            ));
+            let matcher = re.map_or_else(|_| Matcher::Exact("never".into()), Matcher::Regex);
+            ("cookie".into(), matcher)
+        }
+        Canary::Weight { .. } => return c,
+    };
+    c.headers.push(header);
+    c
+}
+
+/// Adds weighted canary destinations: each canary gets `weight * 100 / total` percent, the
+/// base destinations share the rest in their existing proportions.
+pub(super) fn merge_weighted(
+    base: &mut Vec<Destination>,
+    canary: Vec<Destination>,
+    weight: u32,
+    total: u32,
+) {
+    let share = weight.saturating_mul(100) / total.max(1);
+    let share = share.min(100);
+    let existing_canary: u32 = base
+        .iter()
+        .skip_while(|d| !d.label.starts_with("canary:"))
+        .map(|d| d.weight)
+        .sum();
+    let primary_total = 100u32.saturating_sub(share + existing_canary);
+    let base_sum: u32 = base
+        .iter()
+        .filter(|d| !d.label.starts_with("canary:"))
+        .map(|d| d.weight)
+        .sum();
+    let mut assigned = 0;
+    let primaries = base
+        .iter()
+        .filter(|d| !d.label.starts_with("canary:"))
+        .count();
+    let mut seen = 0;
+    for d in base.iter_mut().filter(|d| !d.label.starts_with("canary:")) {
+        seen += 1;
+        d.weight = if seen == primaries {
+            primary_total - assigned
+        } else {
+            (d.weight * primary_total)
+                .checked_div(base_sum)
+                .unwrap_or(0)
+        };
+        assigned += d.weight;
+    }
+    let per = share.checked_div(canary.len() as u32).unwrap_or(0);
+    for mut d in canary {
+        d.weight = per;
+        d.label = format!("canary:{}", d.label);
+        base.push(d);
+    }
+}
