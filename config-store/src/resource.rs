@@ -3,6 +3,7 @@
 //! Unknown fields are tolerated everywhere, so files written for Higress load unchanged.
 
 pub mod configmap;
+pub mod higress_config;
 pub mod ingress;
 pub mod mcpbridge;
 pub mod meta;
@@ -11,6 +12,7 @@ pub mod service;
 pub mod wasmplugin;
 
 pub use configmap::ConfigMap;
+pub use higress_config::HigressConfig;
 pub use ingress::Ingress;
 pub use mcpbridge::McpBridge;
 pub use meta::ObjectMeta;

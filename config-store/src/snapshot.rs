@@ -120,6 +120,15 @@ impl Snapshot {
         }
     }
 
+    /// The global options from ConfigMap `higress-config` (defaults when absent).
+    pub fn higress_config(&self) -> crate::resource::HigressConfig {
+        use crate::resource::higress_config::{HIGRESS_CONFIG_KEY, HIGRESS_CONFIG_NAME};
+        self.config_map(HIGRESS_CONFIG_NAME)
+            .and_then(|cm| cm.data.get(HIGRESS_CONFIG_KEY))
+            .and_then(|text| crate::resource::HigressConfig::parse(text).ok())
+            .unwrap_or_default()
+    }
+
     /// Every ConfigMap.
     pub fn config_maps(&self) -> impl Iterator<Item = &ConfigMap> {
         self.of_kind(ResourceKind::ConfigMap)

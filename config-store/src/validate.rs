@@ -5,9 +5,10 @@ use std::net::SocketAddr;
 
 use crate::annotations::{AnnotationReader, IngressAnnotations};
 use crate::diagnostic::Diagnostic;
+use crate::resource::higress_config::{HIGRESS_CONFIG_KEY, HIGRESS_CONFIG_NAME};
 use crate::resource::ingress::{IngressBackend, PathType};
 use crate::resource::mcpbridge::RegistryType;
-use crate::resource::{ConfigMap, Ingress, McpBridge, Resource, Secret};
+use crate::resource::{ConfigMap, HigressConfig, Ingress, McpBridge, Resource, Secret};
 
 /// The outcome of validating one resource.
 #[derive(Debug, Clone, Default)]
@@ -256,6 +257,14 @@ impl Checker<'_> {
     }
 
     fn config_map(&mut self, cm: &ConfigMap) {
+        if cm.metadata.name == HIGRESS_CONFIG_NAME {
+            let text = cm.data.get(HIGRESS_CONFIG_KEY).map_or("", String::as_str);
+            if let Err(problems) = HigressConfig::parse(text) {
+                for (field, msg) in problems {
+                    self.error(format!("data.{HIGRESS_CONFIG_KEY}: {field}"), msg);
+                }
+            }
+        }
         if cm.metadata.name.starts_with(DOMAIN_CONFIGMAP_PREFIX) {
             match cm.data.get("domain") {
                 None => self.error("data.domain", "a domain ConfigMap needs data.domain"),

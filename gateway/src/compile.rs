@@ -22,6 +22,7 @@ use config_store::snapshot::IngressEntry;
 use config_store::{Diagnostic, ResourceKind, Snapshot};
 
 use crate::discovery::Discovery;
+use crate::global_options::GlobalOptions;
 use crate::policy::redirect::RedirectTo;
 use crate::policy::RoutePolicy;
 use crate::route_table::conditions::Conditions;
@@ -96,7 +97,20 @@ pub fn compile(snapshot: &Snapshot, discovery: &Discovery, options: &CompileOpti
         c.canary(order, entry);
     }
     c.add_app_roots();
-    c.finish(snapshot.revision())
+    let config = snapshot.higress_config();
+    let ignored = GlobalOptions::ignored_settings(&config);
+    if !ignored.is_empty() {
+        c.diagnostics.push(
+            Diagnostic::source_error(
+                "configmaps/higress-config.yaml",
+                format!("kept but not acted on yet: {}", ignored.join(", ")),
+            )
+            .with_resource(ResourceKind::ConfigMap, "higress-config")
+            .with_field("data.higress")
+            .warning(),
+        );
+    }
+    c.finish(snapshot.revision(), GlobalOptions::from_config(&config))
 }
 
 /// A route before its group is built (canaries may still change its destinations).
@@ -389,7 +403,7 @@ impl Compiler<'_> {
         }
     }
 
-    fn finish(self, revision: u64) -> Compiled {
+    fn finish(self, revision: u64, global: GlobalOptions) -> Compiled {
         let Compiler {
             routes,
             new_targets,
@@ -428,7 +442,7 @@ impl Compiler<'_> {
             })
             .collect();
         Compiled {
-            table: RouteTable::new(revision, routes, hosts),
+            table: RouteTable::new(revision, global, routes, hosts),
             new_targets,
             diagnostics,
         }

@@ -23,7 +23,9 @@ use bytes::{Bytes, BytesMut};
 use config_store::annotations::{HashKey, LoadBalance};
 use http::HeaderValue;
 use pingora::http::ResponseHeader;
+use pingora::modules::http::compression::ResponseCompression;
 use pingora::prelude::*;
+use pingora::protocols::http::compression::Algorithm;
 use pingora::protocols::ALPN;
 use pingora::proxy::FailToProxy;
 use pingora::ErrorType;
@@ -151,8 +153,47 @@ impl ProxyHttp for GatewayProxy {
         RequestCtx::default()
     }
 
-    async fn request_filter(&self, session: &mut Session, ctx: &mut Self::CTX) -> Result<bool> {
+    async fn early_request_filter(&self, session: &mut Session, ctx: &mut Self::CTX) -> Result<()> {
         let table = self.table.load_full();
+        if let Some(gzip) = table.global().gzip.as_ref() {
+            // Enabled before the compression module reads Accept-Encoding; switched off again
+            // in `response_filter` for responses `higress-config` does not compress.
+            if let Some(c) = session
+                .downstream_modules_ctx
+                .get_mut::<ResponseCompression>()
+            {
+                c.adjust_algorithm_level(Algorithm::Gzip, gzip.level);
+            }
+        }
+        ctx.table = Some(table);
+        Ok(())
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut Self::CTX) -> Result<bool> {
+        let table = match ctx.table.clone() {
+            Some(t) => t,
+            None => self.table.load_full(),
+        };
+        let global = table.global();
+        if let Some(idle) = global.idle_timeout {
+            session.set_keepalive(Some(idle));
+        }
+        let header_bytes: usize = session
+            .req_header()
+            .headers
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.len() + 4)
+            .sum();
+        if header_bytes > global.max_request_header_bytes {
+            respond(
+                session,
+                431,
+                Vec::new(),
+                "request header fields too large\n".into(),
+            )
+            .await?;
+            return Ok(true);
+        }
         let req = session.req_header();
         let raw_host = req
             .uri
@@ -356,7 +397,8 @@ impl ProxyHttp for GatewayProxy {
         upstream_request: &mut RequestHeader,
         ctx: &mut Self::CTX,
     ) -> Result<()> {
-        headers::add_forwarding_headers(session, upstream_request)?;
+        let x_real_ip = ctx.table.as_ref().is_some_and(|t| t.global().add_x_real_ip);
+        headers::add_forwarding_headers(session, upstream_request, x_real_ip)?;
         let Some(policy) = ctx.policy().cloned() else {
             return Ok(());
         };
@@ -478,10 +520,22 @@ impl ProxyHttp for GatewayProxy {
 
     async fn response_filter(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         resp: &mut ResponseHeader,
         ctx: &mut Self::CTX,
     ) -> Result<()> {
+        if let Some(gzip) = ctx.table.as_ref().and_then(|t| t.global().gzip.as_ref()) {
+            if !gzip.applies_to(resp) {
+                if let Some(c) = session
+                    .downstream_modules_ctx
+                    .get_mut::<ResponseCompression>()
+                {
+                    if c.is_header_phase() {
+                        c.adjust_algorithm_level(Algorithm::Gzip, 0);
+                    }
+                }
+            }
+        }
         if let (Some(origin), Some(cors)) =
             (&ctx.cors_origin, ctx.policy().and_then(|p| p.cors.as_ref()))
         {
@@ -533,11 +587,14 @@ impl GatewayProxy {
                 peer.options.set_http_version(2, 2);
             }
         }
+        let global = ctx.table.as_ref().map(|t| t.global());
+        let route_timeout = global.and_then(|g| g.route_timeout).or(policy.timeout);
         let read_timeout = policy
             .retry
             .as_ref()
             .and_then(|r| r.per_try_timeout)
-            .or(policy.timeout);
+            .or(route_timeout);
+        peer.options.idle_timeout = global.and_then(|g| g.upstream_idle_timeout);
         peer.options.connection_timeout =
             Some(read_timeout.map_or(CONNECT_TIMEOUT, |t| t.min(CONNECT_TIMEOUT)));
         peer.options.read_timeout = read_timeout;

@@ -12,6 +12,8 @@ pub mod route;
 use std::collections::HashMap;
 
 use pingora::http::RequestHeader;
+
+use crate::global_options::GlobalOptions;
 use serde::Serialize;
 
 pub use host::normalize_host;
@@ -31,6 +33,7 @@ pub struct HostRoutes {
 #[derive(Debug, Default)]
 pub struct RouteTable {
     revision: u64,
+    global: GlobalOptions,
     routes: Vec<Route>,
     exact: HashMap<Box<str>, HostRoutes>,
     /// `(suffix with leading '.', routes)`, longest suffix first.
@@ -79,9 +82,15 @@ impl HostRoutes {
 
 impl RouteTable {
     /// Assembles a table from routes and per-host route lists (see [`crate::compile`]).
-    pub fn new(revision: u64, routes: Vec<Route>, hosts: Vec<(String, Vec<RouteId>)>) -> Self {
+    pub fn new(
+        revision: u64,
+        global: GlobalOptions,
+        routes: Vec<Route>,
+        hosts: Vec<(String, Vec<RouteId>)>,
+    ) -> Self {
         let mut table = RouteTable {
             revision,
+            global,
             routes,
             ..RouteTable::default()
         };
@@ -99,6 +108,11 @@ impl RouteTable {
             .wildcard
             .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
         table
+    }
+
+    /// The global options in force with this table.
+    pub fn global(&self) -> &GlobalOptions {
+        &self.global
     }
 
     /// The snapshot revision this table was compiled from.

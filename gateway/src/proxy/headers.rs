@@ -4,7 +4,11 @@
 use pingora::prelude::*;
 
 /// Adds the forwarding headers to the upstream request.
-pub fn add_forwarding_headers(session: &Session, req: &mut RequestHeader) -> Result<()> {
+pub fn add_forwarding_headers(
+    session: &Session,
+    req: &mut RequestHeader,
+    x_real_ip: bool,
+) -> Result<()> {
     let client_ip = session
         .client_addr()
         .and_then(|a| a.as_inet())
@@ -19,7 +23,9 @@ pub fn add_forwarding_headers(session: &Session, req: &mut RequestHeader) -> Res
             _ => ip.clone(),
         };
         req.insert_header("x-forwarded-for", xff)?;
-        req.insert_header("x-real-ip", ip.as_str())?;
+        if x_real_ip {
+            req.insert_header("x-real-ip", ip.as_str())?;
+        }
     }
     let proto = if session
         .digest()
