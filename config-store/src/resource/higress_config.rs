@@ -9,7 +9,7 @@ pub const HIGRESS_CONFIG_NAME: &str = "higress-config";
 pub const HIGRESS_CONFIG_KEY: &str = "higress";
 
 /// Global gateway options.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct HigressConfig {
     /// Response compression.
@@ -90,20 +90,6 @@ pub struct Upstream {
     pub idle_timeout: u64,
     /// Per-connection buffer, bytes (default 10485760; kept).
     pub connection_buffer_limits: u64,
-}
-
-impl Default for HigressConfig {
-    fn default() -> Self {
-        Self {
-            gzip: Gzip::default(),
-            downstream: Downstream::default(),
-            upstream: Upstream::default(),
-            add_x_real_ip_header: false,
-            disable_x_envoy_headers: false,
-            tracing: None,
-            mcp_server: None,
-        }
-    }
 }
 
 impl Default for Gzip {
