@@ -130,6 +130,6 @@ impl GzipPolicy {
             .unwrap_or("")
             .trim()
             .to_ascii_lowercase();
-        self.content_types.iter().any(|t| *t == media)
+        self.content_types.contains(&media)
     }
 }
