@@ -1,1 +1,64 @@
-fn main() {}
+//! `gantry-bench`: drives a release `gantry` binary and prints one Markdown table
+//! per figure. `bench/run.sh` builds everything and collects the tables into
+//! `docs/PERFORMANCE.md`.
+//!
+//! ```text
+//! gantry-bench edit-latency --watch events|poll [--poll-interval 500ms] [--edits 100]
+//! gantry-bench startup [--runs 20]
+//! gantry-bench rss [--settle 2s]
+//! ```
+//!
+//! The gateway binary is `$GANTRY_BIN`, else `gantry` next to this executable. It runs
+//! with its admin API on, as `gantry serve` does by default.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod args;
+mod edit_latency;
+mod rss;
+mod startup;
+mod stats;
+
+use std::process::ExitCode;
+
+use args::Args;
+
+const USAGE: &str = "usage:
+  gantry-bench edit-latency --watch events|poll [--poll-interval 500ms] [--edits 100]
+  gantry-bench startup [--runs 20]
+  gantry-bench rss [--settle 2s]";
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let mut argv = std::env::args().skip(1);
+    let Some(command) = argv.next() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let args = match Args::parse(argv) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("error: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match command.as_str() {
+        "edit-latency" => edit_latency::run(&args).await,
+        "startup" => startup::run(&args).await,
+        "rss" => rss::run(&args).await,
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => Err(format!("unknown command {other:?}")),
+    };
+    match result {
+        Ok(table) => {
+            print!("{table}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -25,6 +25,8 @@ pub struct ControlPlane {
     pub runtime: tokio::runtime::Runtime,
     /// The gateway whose table the proxy serves.
     pub gateway: Arc<Gateway>,
+    /// The config store; its watchers and reload task live as long as it does.
+    _store: DirStore,
 }
 
 /// Runs `gantry serve` until the process is signalled.
@@ -58,7 +60,7 @@ pub fn start_control_plane(
         .enable_all()
         .build()
         .context("cannot start the control-plane runtime")?;
-    let gateway = runtime.block_on(async {
+    let (gateway, store) = runtime.block_on(async {
         let store = DirStore::open(root, watch)
             .with_context(|| format!("cannot open config directory {}", root.display()))?;
         let discovery = Discovery::new(DNS_REFRESH);
@@ -84,9 +86,13 @@ pub fn start_control_plane(
                 }
             });
         }
-        anyhow::Ok(gateway)
+        anyhow::Ok((gateway, store))
     })?;
-    Ok(ControlPlane { runtime, gateway })
+    Ok(ControlPlane {
+        runtime,
+        gateway,
+        _store: store,
+    })
 }
 
 /// Runs the data plane on this thread; never returns.

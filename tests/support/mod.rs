@@ -1,1 +1,17 @@
-//! support
+//! Helpers for Gantry's end-to-end tests: the real `gantry` binary against real
+//! backends on loopback, with no fixed ports and no fixed sleeps.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod client;
+pub mod config;
+pub mod echo;
+pub mod eventually;
+pub mod gantry;
+pub mod ports;
+
+pub use client::{Client, Reply};
+pub use config::{ConfigDir, Ingress, Path, PathType, Registry};
+pub use echo::EchoServer;
+pub use eventually::{eventually, try_eventually, DEADLINE};
+pub use gantry::{gantry_bin, routes, run_cli, validate, CliOutput, Gantry, GantryBuilder, Watch};
+pub use ports::{closed_port, free_port};
