@@ -90,6 +90,14 @@ const KNOWN: &[&str] = &[
     "mcp-server-path-rewrite-prefix",
     "mcp-sse-stateful-param-name",
     "config-snippet",
+    // Written by the Higress console for its own forms; the controller does not read them.
+    "enable-proxy-next-upstream",
+    "enable-rewrite",
+    "enable-header-control",
+    "resource-description",
+    "comment",
+    "auth-consumer-departments",
+    "auth-consumer-levels",
 ];
 
 impl AnnotationGroup for Unsupported {
