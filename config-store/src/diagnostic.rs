@@ -82,6 +82,16 @@ impl fmt::Display for Diagnostic {
         if let Some(field) = &self.field {
             write!(f, ": {field}")?;
         }
-        write!(f, ": {}", self.message)
+        // One line per diagnostic, even when a cause (e.g. a regex error) spans several.
+        let mut parts = self
+            .message
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty());
+        write!(f, ": {}", parts.next().unwrap_or(""))?;
+        for part in parts {
+            write!(f, " {part}")?;
+        }
+        Ok(())
     }
 }

@@ -85,9 +85,10 @@ impl Checker<'_> {
                     None
                 }
             };
-        let has_destination = annotations
-            .as_ref()
-            .is_some_and(|a| a.destination.is_some());
+        // From the raw key, so a bad value elsewhere does not add a second, wrong error.
+        let has_destination = AnnotationReader::new(&ing.metadata.annotations)
+            .get_higress("destination")
+            .is_some();
 
         for (r, rule) in ing.spec.rules.iter().enumerate() {
             if let Some(host) = &rule.host {

@@ -227,7 +227,6 @@ impl Compiler<'_> {
         &'e config_store::resource::ingress::IngressBackend,
     )> {
         let ingress = entry.ingress;
-        let ignore_case = entry.annotations.ignore_path_case.is_some();
         let rewrite = entry.annotations.rewrite.as_ref();
         let mut out = Vec::new();
         for (r, rule) in ingress.spec.rules.iter().enumerate() {
@@ -242,7 +241,9 @@ impl Compiler<'_> {
                     .unwrap_or("/");
                 let matcher = if rewrite.is_some_and(|rw| rw.needs_regex(raw)) {
                     let full = rewrite.is_some_and(|rw| rw.full_path_regex);
-                    match PathMatch::regex(raw, full, ignore_case) {
+                    // `ignore-path-case` covers exact and prefix matches only (Istio's
+                    // `ignoreUriCase`); regex paths stay case-sensitive.
+                    match PathMatch::regex(raw, full, false) {
                         Ok(m) => m,
                         Err(e) => {
                             self.warn(
