@@ -6,6 +6,8 @@
 //! gantry-bench edit-latency --watch events|poll [--poll-interval 500ms] [--edits 100]
 //! gantry-bench startup [--runs 20]
 //! gantry-bench rss [--settle 2s]
+//! gantry-bench scale [--hosts 1000] [--paths 10] [--runs 10] [--requests 1000] [--settle 2s]
+//! gantry-bench generate --out DIR [--hosts 1000] [--paths 10] [--backend 127.0.0.1:8080]
 //! ```
 //!
 //! The gateway binary is `$GANTRY_BIN`, else `gantry` next to this executable. It runs
@@ -14,7 +16,9 @@
 
 mod args;
 mod edit_latency;
+mod generate;
 mod rss;
+mod scale;
 mod startup;
 mod stats;
 
@@ -25,7 +29,9 @@ use args::Args;
 const USAGE: &str = "usage:
   gantry-bench edit-latency --watch events|poll [--poll-interval 500ms] [--edits 100]
   gantry-bench startup [--runs 20]
-  gantry-bench rss [--settle 2s]";
+  gantry-bench rss [--settle 2s]
+  gantry-bench scale [--hosts 1000] [--paths 10] [--runs 10] [--requests 1000] [--settle 2s]
+  gantry-bench generate --out DIR [--hosts 1000] [--paths 10] [--backend 127.0.0.1:8080]";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -45,6 +51,8 @@ async fn main() -> ExitCode {
         "edit-latency" => edit_latency::run(&args).await,
         "startup" => startup::run(&args).await,
         "rss" => rss::run(&args).await,
+        "scale" => scale::run(&args).await,
+        "generate" => generate::run(&args),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

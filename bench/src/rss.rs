@@ -49,7 +49,7 @@ pub async fn run(args: &Args) -> Result<String, String> {
 }
 
 /// `(VmRSS, VmHWM)` in KiB from `/proc/<pid>/status`.
-fn read_status(pid: u32) -> Result<(u64, u64), String> {
+pub(crate) fn read_status(pid: u32) -> Result<(u64, u64), String> {
     let path = format!("/proc/{pid}/status");
     let status = std::fs::read_to_string(&path).map_err(|e| format!("read {path}: {e}"))?;
     let field = |name: &str| -> Result<u64, String> {
@@ -63,7 +63,7 @@ fn read_status(pid: u32) -> Result<(u64, u64), String> {
 }
 
 /// KiB as MiB with one decimal.
-fn mib(kib: u64) -> String {
+pub(crate) fn mib(kib: u64) -> String {
     #[allow(clippy::cast_precision_loss)]
     let mib = kib as f64 / 1024.0;
     format!("{mib:.1} MiB")

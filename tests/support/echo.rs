@@ -4,12 +4,18 @@
 //! header `x-echo-name: <name>` and a JSON body describing the request:
 //! `{"name", "method", "path", "query", "args", "headers", "body", "url", "origin"}`.
 //! Header names in `headers` are lower-cased; repeated headers are joined with `", "`.
+//!
+//! `/delay/<ms>` answers after `<ms>` milliseconds. Tests can also slow down every
+//! request ([`EchoServer::set_delay`]), fail the next few with a status
+//! ([`EchoServer::fail_next`]), and read back every request the backend received
+//! ([`EchoServer::requests`]), recorded when it arrives, before any delay.
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener as StdListener};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -19,6 +25,9 @@ use tokio::sync::oneshot;
 /// Largest request head the echo server reads before answering `431`.
 const MAX_HEAD: usize = 64 * 1024;
 
+/// Longest delay `/delay/<ms>` accepts; longer values are cut to it.
+const MAX_DELAY: Duration = Duration::from_secs(60);
+
 /// A running echo backend. It runs on its own thread and runtime, so it works
 /// from sync and async tests alike; dropping it closes the listener and every
 /// open connection.
@@ -26,8 +35,40 @@ pub struct EchoServer {
     name: String,
     addr: SocketAddr,
     hits: Arc<AtomicU64>,
+    control: Arc<Control>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// One request as the backend received it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// The method, e.g. `GET`.
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    /// The query, without `?` (empty when there is none).
+    pub query: String,
+    /// The `Host` header (empty when there is none).
+    pub host: String,
+    /// Every header in arrival order, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// The body (de-chunked).
+    pub body: Vec<u8>,
+    /// When the request head and body had been read.
+    pub received: Instant,
+}
+
+/// What tests change at run time: delays, failures, and the request log.
+struct Control {
+    /// Delay before every answer, in milliseconds.
+    delay_ms: AtomicU64,
+    /// How many of the next requests get `fail_status`.
+    fail_remaining: AtomicU64,
+    /// The status failing requests get.
+    fail_status: AtomicU32,
+    /// Every request received, in arrival order.
+    log: Mutex<Vec<Recorded>>,
 }
 
 // === impl EchoServer ===
@@ -39,10 +80,17 @@ impl EchoServer {
         listener.set_nonblocking(true).expect("set_nonblocking");
         let addr = listener.local_addr().expect("local_addr");
         let hits = Arc::new(AtomicU64::new(0));
+        let control = Arc::new(Control {
+            delay_ms: AtomicU64::new(0),
+            fail_remaining: AtomicU64::new(0),
+            fail_status: AtomicU32::new(503),
+            log: Mutex::new(Vec::new()),
+        });
         let (tx, rx) = oneshot::channel();
         let state = Arc::new(State {
             name: name.to_owned(),
             hits: hits.clone(),
+            control: control.clone(),
         });
         let thread = std::thread::Builder::new()
             .name(format!("echo-{name}"))
@@ -65,6 +113,7 @@ impl EchoServer {
             name: name.to_owned(),
             addr,
             hits,
+            control,
             shutdown: Some(tx),
             thread: Some(thread),
         }
@@ -85,9 +134,96 @@ impl EchoServer {
         self.addr.port()
     }
 
-    /// How many requests the backend has answered so far.
+    /// How many requests the backend has received so far (counted on arrival, so
+    /// a request still being delayed counts).
     pub fn hits(&self) -> u64 {
         self.hits.load(Ordering::SeqCst)
+    }
+
+    /// Makes every request from now on wait `delay` before its answer (zero: none).
+    /// A `/delay/<ms>` request waits for the longer of the two.
+    pub fn set_delay(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.control.delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// Answers the next `count` requests, whatever their path, with `status` (and the
+    /// usual JSON body); later requests are answered as usual again. `status` must
+    /// be 200..=599 and not 204 or 304 (the answer always has a body).
+    pub fn fail_next(&self, count: u64, status: u16) {
+        assert!(
+            (200..600).contains(&status) && status != 204 && status != 304,
+            "fail_next: unsupported status {status}"
+        );
+        self.control
+            .fail_status
+            .store(u32::from(status), Ordering::SeqCst);
+        self.control.fail_remaining.store(count, Ordering::SeqCst);
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.control.log().clone()
+    }
+
+    /// Every request received so far, in arrival order; empties the log (the
+    /// [`Self::hits`] counter keeps counting).
+    pub fn take_requests(&self) -> Vec<Recorded> {
+        std::mem::take(&mut *self.control.log())
+    }
+}
+
+// === impl Recorded ===
+
+impl Recorded {
+    /// The first header `name` (any case), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body, decoded as UTF-8 (lossy).
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+// === impl Control ===
+
+impl Control {
+    fn log(&self) -> std::sync::MutexGuard<'_, Vec<Recorded>> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records `req` and decides how to answer it: the status override (if this
+    /// request is one of the failing ones) and the delay.
+    fn admit(&self, req: &Request) -> (Option<u16>, Duration) {
+        let (path, query) = split_target(&req.target);
+        self.log().push(Recorded {
+            method: req.method.clone(),
+            path: path.to_owned(),
+            query: query.to_owned(),
+            host: req.header("host").unwrap_or("").to_owned(),
+            headers: req
+                .headers
+                .iter()
+                .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+                .collect(),
+            body: req.body.clone(),
+            received: Instant::now(),
+        });
+        let failing = self
+            .fail_remaining
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        let status =
+            failing.then(|| u16::try_from(self.fail_status.load(Ordering::SeqCst)).unwrap_or(503));
+        let delay = Duration::from_millis(self.delay_ms.load(Ordering::SeqCst))
+            .max(delay_for(path))
+            .min(MAX_DELAY);
+        (status, delay)
     }
 }
 
@@ -105,6 +241,7 @@ impl Drop for EchoServer {
 struct State {
     name: String,
     hits: Arc<AtomicU64>,
+    control: Arc<Control>,
 }
 
 async fn accept_loop(listener: TcpListener, state: Arc<State>) {
@@ -164,8 +301,12 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, state: Arc<St
             }
         };
         state.hits.fetch_add(1, Ordering::SeqCst);
+        let (fail, delay) = state.control.admit(&req);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         let keep_alive = req.keep_alive();
-        let status = status_for(&req.target);
+        let status = fail.unwrap_or_else(|| status_for(&req.target));
         let body = describe(&req, peer, &state.name).to_string();
         let head_only = req.method.eq_ignore_ascii_case("HEAD");
         let payload = if head_only { &b""[..] } else { body.as_bytes() };
@@ -310,6 +451,14 @@ fn status_for(target: &str) -> u16 {
         .unwrap_or(200)
 }
 
+/// `/delay/<ms>` waits `<ms>` milliseconds; everything else none.
+fn delay_for(path: &str) -> Duration {
+    path.strip_prefix("/delay/")
+        .and_then(|ms| ms.split('/').next())
+        .and_then(|ms| ms.parse::<u64>().ok())
+        .map_or(Duration::ZERO, Duration::from_millis)
+}
+
 /// Splits a request target (origin- or absolute-form) into path and query.
 fn split_target(target: &str) -> (&str, &str) {
     let origin_form = match target
@@ -430,6 +579,7 @@ fn reason(status: u16) -> &'static str {
         500 => "Internal Server Error",
         502 => "Bad Gateway",
         503 => "Service Unavailable",
+        504 => "Gateway Timeout",
         _ => "Status",
     }
 }
