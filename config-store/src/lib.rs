@@ -13,6 +13,7 @@ pub mod parse;
 pub mod resource;
 pub mod snapshot;
 pub mod store;
+pub mod tls;
 pub mod validate;
 
 pub use diagnostic::{Diagnostic, Severity};

@@ -287,14 +287,27 @@ impl Checker<'_> {
     }
 
     fn secret(&mut self, secret: &Secret) {
-        if secret.secret_type.as_deref() == Some("kubernetes.io/tls") {
-            for key in ["tls.crt", "tls.key"] {
-                if secret.value(key).is_none_or(<[u8]>::is_empty) {
-                    self.error(
-                        format!("data[{key:?}]"),
-                        format!("a TLS secret needs {key}"),
-                    );
+        use crate::tls::{parse_chain, parse_key, CA_CERT_KEY, TLS_CERT_KEY, TLS_KEY_KEY};
+        let is_tls = secret.secret_type.as_deref() == Some("kubernetes.io/tls");
+        for (key, required) in [
+            (TLS_CERT_KEY, is_tls),
+            (TLS_KEY_KEY, is_tls),
+            (CA_CERT_KEY, false),
+        ] {
+            let field = format!("data[{key:?}]");
+            match secret.value(key).filter(|p| !p.is_empty()) {
+                Some(pem) => {
+                    let parsed = if key == TLS_KEY_KEY {
+                        parse_key(pem).map(|_| ())
+                    } else {
+                        parse_chain(pem).map(|_| ())
+                    };
+                    if let Err(msg) = parsed {
+                        self.error(field, msg);
+                    }
                 }
+                None if required => self.error(field, format!("a TLS secret needs {key}")),
+                None => {}
             }
         }
     }

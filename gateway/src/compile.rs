@@ -54,6 +54,8 @@ pub struct Compiled {
     pub new_targets: Vec<Arc<Target>>,
     /// Warnings about references that could not be resolved, duplicates, skipped Ingresses.
     pub diagnostics: Vec<Diagnostic>,
+    /// Downstream certificates by SNI.
+    pub certs: crate::tls::CertStore,
 }
 
 /// The legacy class annotation, read before `spec.ingressClassName` (as Higress does).
@@ -97,6 +99,8 @@ pub fn compile(snapshot: &Snapshot, discovery: &Discovery, options: &CompileOpti
         c.canary(order, entry);
     }
     c.add_app_roots();
+    let (certs, https_only, cert_diags) = crate::tls::certs::build(snapshot, &ingresses);
+    c.diagnostics.extend(cert_diags);
     let config = snapshot.higress_config();
     let ignored = GlobalOptions::ignored_settings(&config);
     if !ignored.is_empty() {
@@ -110,7 +114,10 @@ pub fn compile(snapshot: &Snapshot, discovery: &Discovery, options: &CompileOpti
             .warning(),
         );
     }
-    c.finish(snapshot.revision(), GlobalOptions::from_config(&config))
+    let mut compiled = c.finish(snapshot.revision(), GlobalOptions::from_config(&config));
+    compiled.table.set_https_only(https_only);
+    compiled.certs = certs;
+    compiled
 }
 
 /// A route before its group is built (canaries may still change its destinations).
@@ -446,6 +453,7 @@ impl Compiler<'_> {
             table: RouteTable::new(revision, global, routes, hosts),
             new_targets,
             diagnostics,
+            certs: crate::tls::CertStore::default(),
         }
     }
 

@@ -11,10 +11,12 @@ use crate::compile::{compile, CompileOptions};
 use crate::discovery::Discovery;
 use crate::proxy::GatewayProxy;
 use crate::route_table::RouteTable;
+use crate::tls::SniResolver;
 
 /// The live route table and what builds it.
 pub struct Gateway {
     table: Arc<ArcSwap<RouteTable>>,
+    certs: Arc<SniResolver>,
     discovery: Arc<Discovery>,
     options: CompileOptions,
     diagnostics: ArcSwap<Vec<Diagnostic>>,
@@ -27,6 +29,7 @@ impl Gateway {
     pub fn new(options: CompileOptions, discovery: Arc<Discovery>) -> Self {
         Self {
             table: Arc::new(ArcSwap::from_pointee(RouteTable::default())),
+            certs: Arc::new(SniResolver::default()),
             discovery,
             options,
             diagnostics: ArcSwap::from_pointee(Vec::new()),
@@ -43,6 +46,7 @@ impl Gateway {
             tracing::warn!("{d}");
         }
         let routes = compiled.table.len();
+        self.certs.update(compiled.certs);
         self.table.store(Arc::new(compiled.table));
         self.diagnostics.store(Arc::new(compiled.diagnostics));
         tracing::info!(
@@ -74,6 +78,11 @@ impl Gateway {
     /// Problems found while compiling the current table (unresolved references, …).
     pub fn diagnostics(&self) -> Arc<Vec<Diagnostic>> {
         self.diagnostics.load_full()
+    }
+
+    /// The SNI certificate resolver the HTTPS listener uses.
+    pub fn cert_resolver(&self) -> Arc<SniResolver> {
+        self.certs.clone()
     }
 
     /// The discovery registry.

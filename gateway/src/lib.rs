@@ -13,6 +13,7 @@ pub mod policy;
 pub mod proxy;
 pub mod route_table;
 pub mod server;
+pub mod tls;
 pub mod upstream;
 
 pub use compile::{compile, CompileOptions};

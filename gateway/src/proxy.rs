@@ -256,7 +256,9 @@ impl ProxyHttp for GatewayProxy {
         }
         let redirect = match &route.action {
             RouteAction::Redirect(to) => Some(to),
-            RouteAction::Forward(_) if policy.https_redirect && !is_tls(session) => {
+            RouteAction::Forward(_)
+                if (policy.https_redirect || table.https_only(&host)) && !is_tls(session) =>
+            {
                 Some(&RedirectTo::Https)
             }
             RouteAction::Forward(_) => None,

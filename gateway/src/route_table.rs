@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use pingora::http::RequestHeader;
 
 use crate::global_options::GlobalOptions;
+use crate::tls::certs::HttpsOnly;
 use serde::Serialize;
 
 pub use host::normalize_host;
@@ -34,6 +35,7 @@ pub struct HostRoutes {
 pub struct RouteTable {
     revision: u64,
     global: GlobalOptions,
+    https_only: HttpsOnly,
     routes: Vec<Route>,
     exact: HashMap<Box<str>, HostRoutes>,
     /// `(suffix with leading '.', routes)`, longest suffix first.
@@ -108,6 +110,16 @@ impl RouteTable {
             .wildcard
             .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
         table
+    }
+
+    /// Sets the hosts whose plain-HTTP requests are redirected to HTTPS.
+    pub fn set_https_only(&mut self, hosts: HttpsOnly) {
+        self.https_only = hosts;
+    }
+
+    /// True when plain-HTTP requests for `host` (normalised) get a 308 to HTTPS.
+    pub fn https_only(&self, host: &str) -> bool {
+        self.https_only.contains(host)
     }
 
     /// The global options in force with this table.

@@ -1,5 +1,10 @@
-//! The Pingora server hosting the gateway's listeners.
+//! The Pingora server hosting the gateway's listeners: HTTP/1.1 and h2c (prior knowledge)
+//! on the HTTP port; TLS with ALPN h2 / http/1.1 and certificates by SNI on the HTTPS port.
 
+use async_trait::async_trait;
+use pingora::apps::HttpServerOptions;
+use pingora::listeners::tls::TlsSettings;
+use pingora::listeners::TlsAccept;
 use pingora::server::configuration::ServerConf;
 use pingora::server::Server;
 
@@ -8,9 +13,17 @@ use crate::gateway::Gateway;
 /// Listener addresses (`host:port`); `None` leaves a listener off.
 #[derive(Debug, Clone, Default)]
 pub struct Listeners {
-    /// Plain HTTP/1.1 listener.
+    /// Plain HTTP (HTTP/1.1 and h2c).
     pub http: Option<String>,
+    /// HTTPS.
+    pub https: Option<String>,
 }
+
+/// No per-handshake work: certificates come from the SNI resolver.
+struct NoCallbacks;
+
+#[async_trait]
+impl TlsAccept for NoCallbacks {}
 
 /// Runs the data plane on the calling thread with one worker per core, until the process
 /// is signalled (SIGINT: fast stop, SIGTERM: graceful).
@@ -24,16 +37,32 @@ pub fn run_forever(gateway: &Gateway, listeners: &Listeners) -> ! {
     };
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
-    if let Some(addr) = &listeners.http {
-        let mut service = pingora::proxy::http_proxy_service_with_name(
-            &server.configuration,
-            gateway.proxy(),
-            "gantry-http",
-        );
-        service.add_tcp(addr);
-        server.add_service(service);
-        tracing::info!("gateway listening on http://{addr}");
+    let mut service = pingora::proxy::http_proxy_service_with_name(
+        &server.configuration,
+        gateway.proxy(),
+        "gantry",
+    );
+    if let Some(proxy) = service.app_logic_mut() {
+        let mut options = HttpServerOptions::default();
+        options.h2c = true;
+        proxy.server_options = Some(options);
     }
+    if let Some(addr) = &listeners.http {
+        service.add_tcp(addr);
+        tracing::info!("gateway listening on http://{addr} (HTTP/1.1, h2c)");
+    }
+    if let Some(addr) = &listeners.https {
+        match TlsSettings::with_callbacks(Box::new(NoCallbacks)) {
+            Ok(mut tls) => {
+                tls.set_cert_resolver(gateway.cert_resolver());
+                tls.enable_h2();
+                service.add_tls_with_settings(addr, None, tls);
+                tracing::info!("gateway listening on https://{addr} (HTTP/1.1, h2)");
+            }
+            Err(e) => tracing::error!("HTTPS listener {addr} not started: {e}"),
+        }
+    }
+    server.add_service(service);
     tracing::info!("gantry ready");
     server.run_forever()
 }

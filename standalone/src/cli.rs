@@ -74,7 +74,7 @@ pub struct ListenArgs {
     /// HTTP listener port (0 = off).
     #[arg(long, default_value_t = 80)]
     pub http_port: u16,
-    /// HTTPS listener port (0 = off). Reserved: HTTPS is not served yet.
+    /// HTTPS listener port (0 = off); certificates by SNI from Secrets.
     #[arg(long, default_value_t = 443)]
     pub https_port: u16,
     /// Admin API port (0 = off).

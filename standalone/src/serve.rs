@@ -44,6 +44,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 /// Checks every enabled listener before anything starts.
 pub fn preflight(listen: &ListenArgs) -> anyhow::Result<()> {
     listen::check(&listen.bind, listen.http_port, "--http-port")?;
+    listen::check(&listen.bind, listen.https_port, "--https-port")?;
     listen::check(&listen.bind, listen.console_port, "--console-port")
 }
 
@@ -97,14 +98,10 @@ pub fn start_control_plane(
 
 /// Runs the data plane on this thread; never returns.
 pub fn run_proxy(listen: &ListenArgs, control: &ControlPlane) -> ! {
-    if listen.https_port != 0 {
-        tracing::debug!(
-            port = listen.https_port,
-            "HTTPS is not served yet; --https-port ignored"
-        );
-    }
+    let on = |port: u16| (port != 0).then(|| listen::addr(&listen.bind, port));
     let listeners = Listeners {
-        http: (listen.http_port != 0).then(|| listen::addr(&listen.bind, listen.http_port)),
+        http: on(listen.http_port),
+        https: on(listen.https_port),
     };
     gateway::server::run_forever(&control.gateway, &listeners)
 }

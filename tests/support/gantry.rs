@@ -69,6 +69,7 @@ pub struct GantryBuilder {
     ingress_class: Option<String>,
     console: bool,
     config_arg: Option<String>,
+    https: bool,
     args: Vec<String>,
 }
 
@@ -77,6 +78,7 @@ pub struct GantryBuilder {
 pub struct Gantry {
     child: Child,
     http_port: u16,
+    https_port: Option<u16>,
     config: ConfigDir,
     logs: TempDir,
     client: Client,
@@ -121,6 +123,12 @@ impl GantryBuilder {
         self
     }
 
+    /// Turns the HTTPS listener on, on a free port (default: off, `--https-port 0`).
+    pub fn https(mut self, on: bool) -> Self {
+        self.https = on;
+        self
+    }
+
     /// Appends a raw argument to `gantry serve`.
     pub fn arg(mut self, arg: &str) -> Self {
         self.args.push(arg.to_owned());
@@ -153,8 +161,9 @@ impl GantryBuilder {
         unreachable!("the last attempt returns or panics")
     }
 
-    /// Spawns `gantry serve` on `config` with `--http-port <http_port>` and
-    /// returns at once, without waiting for readiness.
+    /// Spawns `gantry serve` on `config` with `--http-port <http_port>` (and a
+    /// free `--https-port` when [`Self::https`] is on) and returns at once,
+    /// without waiting for readiness.
     pub fn spawn(&self, config: ConfigDir, http_port: u16) -> Gantry {
         let logs = tempfile::Builder::new()
             .prefix("gantry-logs-")
@@ -170,7 +179,9 @@ impl GantryBuilder {
         cmd.arg("serve")
             .args(["--config", &config_arg])
             .args(["--http-port", &http_port.to_string()])
-            .args(["--https-port", "0", "--bind", "127.0.0.1"]);
+            .args(["--bind", "127.0.0.1"]);
+        let https_port = self.https.then(free_port);
+        cmd.args(["--https-port", &https_port.unwrap_or(0).to_string()]);
         let console_port = if self.console { free_port() } else { 0 };
         cmd.args(["--console-port", &console_port.to_string()]);
         match self.watch {
@@ -205,6 +216,7 @@ impl GantryBuilder {
         Gantry {
             child,
             http_port,
+            https_port,
             config,
             logs,
             client: Client::new(http_port),
@@ -219,6 +231,7 @@ impl Default for GantryBuilder {
             ingress_class: None,
             console: false,
             config_arg: None,
+            https: false,
             args: Vec::new(),
         }
     }
@@ -240,6 +253,13 @@ impl Gantry {
     /// The HTTP port the gateway listens on (`127.0.0.1`).
     pub fn http_port(&self) -> u16 {
         self.http_port
+    }
+
+    /// The HTTPS port the gateway listens on (`127.0.0.1`); panics unless the
+    /// builder turned HTTPS on.
+    pub fn https_port(&self) -> u16 {
+        self.https_port
+            .expect("HTTPS is off: start the gateway with Gantry::builder().https(true)")
     }
 
     /// A client aimed at the gateway's HTTP port.
@@ -268,7 +288,8 @@ impl Gantry {
     }
 
     /// Waits until the gateway accepts a TCP connection on its port and answers
-    /// an HTTP request (any status) within `deadline`.
+    /// an HTTP request (any status), and accepts TCP on its HTTPS port if that is
+    /// on, within `deadline`.
     pub async fn wait_ready(&mut self, deadline: Duration) -> Result<(), String> {
         let start = Instant::now();
         let probe = Client::new(self.http_port);
@@ -283,7 +304,13 @@ impl Gantry {
                     Ok(reply) if reply.echo_name().is_some() => {
                         last = format!("port {} answered by an echo backend", self.http_port);
                     }
-                    Ok(_) => return Ok(()),
+                    Ok(_) => match self.https_port {
+                        None => return Ok(()),
+                        Some(port) => match TcpStream::connect(("127.0.0.1", port)).await {
+                            Ok(_) => return Ok(()),
+                            Err(e) => last = format!("connect 127.0.0.1:{port} (HTTPS): {e}"),
+                        },
+                    },
                     Err(e) => last = e,
                 },
                 Err(e) => last = format!("connect 127.0.0.1:{}: {e}", self.http_port),

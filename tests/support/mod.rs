@@ -2,12 +2,20 @@
 //! backends on loopback, with no fixed ports and no fixed sleeps.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod backend;
 pub mod client;
 pub mod config;
 pub mod echo;
 pub mod eventually;
 pub mod gantry;
+pub mod grpc;
+pub mod http1;
+pub mod http2;
+pub mod https_echo;
 pub mod ports;
+pub mod stream;
+pub mod tls;
+pub mod ws;
 
 pub use client::{Client, Reply};
 pub use config::{ConfigDir, Ingress, Path, PathType, Registry};

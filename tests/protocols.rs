@@ -1,0 +1,484 @@
+//! End-to-end tests of the protocols Gantry carries besides plain HTTP/1.1: HTTP/2 over
+//! TLS (ALPN) and h2c, WebSocket across route reloads, unbuffered streaming responses,
+//! gRPC (unary, bidi streaming, error statuses) and HTTPS upstreams.
+//!
+//! gRPC is spoken over the `h2` crate with a hand-written prost message (no codegen, no
+//! tonic): see `support/grpc.rs`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use gantry_tests::grpc::{
+    EchoMessage, GrpcClient, GrpcServer, BIDI, FAIL, FAIL_TRAILERS_ONLY, UNARY,
+};
+use gantry_tests::http1::Http1;
+use gantry_tests::http2::h2_get;
+use gantry_tests::https_echo::HttpsEchoServer;
+use gantry_tests::stream::StreamServer;
+use gantry_tests::tls::{alpn_of, ingress_with_tls, secret_file, TestCert, TlsClient};
+use gantry_tests::ws::{ws_connect, ws_exchange, ws_exchange_binary, WsEchoServer};
+use gantry_tests::{
+    config, eventually, ConfigDir, EchoServer, Gantry, Ingress, Path, Registry, DEADLINE,
+};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+/// An Ingress `name` sending every path of `host` to `destination`.
+fn route(name: &str, host: &str, destination: &str) -> Ingress {
+    Ingress::route(name, Some(host), Path::prefix("/"), destination)
+}
+
+/// Writes `ingress` with a `spec.tls` entry for its `host` using Secret `secret`.
+fn write_tls_ingress(config: &ConfigDir, ingress: &Ingress, host: &str, secret: &str) {
+    config.write(
+        &ingress.file(),
+        &ingress_with_tls(ingress, &[(&[host], secret)]),
+    );
+}
+
+/// A plain TCP connection to the gateway's HTTP port.
+async fn tcp(port: u16) -> Result<TcpStream, String> {
+    let tcp = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("connect 127.0.0.1:{port}: {e}"))?;
+    let _ = tcp.set_nodelay(true);
+    Ok(tcp)
+}
+
+#[tokio::test]
+async fn h2_over_tls_and_h2c_reach_the_backend() {
+    const HOST: &str = "h2.example.com";
+    let httpbin = EchoServer::start("httpbin");
+    let cert = TestCert::new(&[HOST]);
+    let config = ConfigDir::new();
+    config.write_mcpbridge(&[Registry::dns("httpbin", "127.0.0.1", httpbin.port())]);
+    config.write(&secret_file("cert-h2"), &cert.secret_yaml("cert-h2"));
+    write_tls_ingress(&config, &route("h2", HOST, "httpbin.dns"), HOST, "cert-h2");
+    let gw = Gantry::builder().https(true).start(config).await;
+    let https = gw.https_port();
+    let http = gw.http_port();
+
+    // TLS with ALPN h2.
+    let client = TlsClient::new(&[&cert]).alpn(&["h2", "http/1.1"]);
+    let reply = eventually(DEADLINE, || async {
+        let tls = client.connect(https, HOST).await?;
+        let alpn = alpn_of(&tls);
+        if alpn.as_deref() != Some("h2") {
+            return Err(format!("ALPN must pick h2 when offered; got {alpn:?}"));
+        }
+        let reply = h2_get(tls, "https", HOST, "/get?via=tls").await?;
+        if reply.status == 200 && reply.echo_name() == Some("httpbin") {
+            Ok(reply)
+        } else {
+            Err(format!(
+                "h2 over TLS: expected 200 from httpbin, got {} {:?} {:?}",
+                reply.status,
+                reply.echo_name(),
+                reply.body
+            ))
+        }
+    })
+    .await;
+    let seen = reply.json();
+    assert_eq!(seen["path"], "/get", "{seen}");
+    assert_eq!(seen["args"]["via"], "tls", "{seen}");
+    assert_eq!(seen["headers"]["host"], HOST, "{seen}");
+    assert_eq!(seen["headers"]["x-forwarded-proto"], "https", "{seen}");
+
+    // TLS offering only http/1.1 still works.
+    let h1 = TlsClient::new(&[&cert]).alpn(&["http/1.1"]);
+    let tls = h1.connect(https, HOST).await.unwrap();
+    assert_eq!(alpn_of(&tls).as_deref(), Some("http/1.1"));
+    Http1::new(tls)
+        .get(HOST, "/get")
+        .await
+        .unwrap()
+        .expect_backend("httpbin")
+        .unwrap();
+
+    // h2c with prior knowledge on the HTTP port.
+    let reply = h2_get(tcp(http).await.unwrap(), "http", HOST, "/get?via=h2c")
+        .await
+        .unwrap_or_else(|e| panic!("h2c prior knowledge: {e}"));
+    assert_eq!(reply.status, 200, "h2c: {reply:?}");
+    assert_eq!(reply.echo_name(), Some("httpbin"), "h2c: {reply:?}");
+    let seen = reply.json();
+    assert_eq!(seen["args"]["via"], "h2c", "{seen}");
+    assert_eq!(seen["headers"]["host"], HOST, "{seen}");
+    assert_eq!(seen["headers"]["x-forwarded-proto"], "http", "{seen}");
+}
+
+/// The WebSocket route, with `x-rev: <rev>` added to requests upstream.
+fn ws_route(rev: usize) -> Ingress {
+    route("ws", "ws.example.com", "ws.dns").annotation(
+        "higress.io/request-header-control-add",
+        &format!("x-rev {rev}"),
+    )
+}
+
+#[tokio::test]
+async fn websocket_echo_survives_50_route_reloads() {
+    const HOST: &str = "ws.example.com";
+    const RELOADS: usize = 50;
+    let backend = WsEchoServer::start("ws");
+    let config = ConfigDir::new();
+    config.write_mcpbridge(&[Registry::dns("ws", "127.0.0.1", backend.port())]);
+    config.write_ingress(&ws_route(0));
+    let gw = Gantry::start(config).await;
+    let port = gw.http_port();
+
+    let (mut socket, handshake) =
+        eventually(DEADLINE, || ws_connect(port, HOST, "/chat", &[])).await;
+    assert_eq!(handshake.echo_name.as_deref(), Some("ws"), "{handshake:?}");
+    assert_eq!(handshake.rev_seen.as_deref(), Some("0"), "{handshake:?}");
+    assert_eq!(
+        ws_exchange(&mut socket, "hello").await.unwrap(),
+        "ws: hello"
+    );
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    assert_eq!(
+        ws_exchange_binary(&mut socket, &bytes).await.unwrap(),
+        bytes
+    );
+
+    for rev in 1..=RELOADS {
+        gw.config().write_ingress(&ws_route(rev));
+        // A new handshake sees the new revision once the reload applied.
+        let want = rev.to_string();
+        eventually(DEADLINE, || {
+            let want = want.clone();
+            async move {
+                let (_, handshake) = ws_connect(port, HOST, "/probe", &[]).await?;
+                if handshake.rev_seen.as_deref() == Some(want.as_str()) {
+                    Ok(())
+                } else {
+                    Err(format!("reload {want} not applied yet: {handshake:?}"))
+                }
+            }
+        })
+        .await;
+        let frame = format!("frame {rev}");
+        let reply = ws_exchange(&mut socket, &frame)
+            .await
+            .unwrap_or_else(|e| panic!("the open WebSocket broke after reload {rev}: {e}"));
+        assert_eq!(reply, format!("ws: {frame}"));
+    }
+    assert_eq!(ws_exchange(&mut socket, "bye").await.unwrap(), "ws: bye");
+}
+
+/// Sends `GET /events` on `conn`, then checks each event arrives before the next is sent.
+async fn check_event_stream<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: &mut Http1<S>,
+    backend: &StreamServer,
+    host: &str,
+    what: &str,
+) {
+    conn.send_head("GET", host, "/events", &[("accept", "text/event-stream")])
+        .await
+        .unwrap();
+    backend.send("data: one\n\n");
+    let (status, headers) = conn
+        .read_head()
+        .await
+        .unwrap_or_else(|e| panic!("{what}: response head: {e}"));
+    assert_eq!(status, 200, "{what}: {headers:?}");
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(header("x-echo-name"), Some("sse"), "{what}: {headers:?}");
+    assert_eq!(
+        header("content-type"),
+        Some("text/event-stream"),
+        "{what}: {headers:?}"
+    );
+    let mut seen = String::new();
+    conn.read_chunks_until(&mut seen, "data: one")
+        .await
+        .unwrap_or_else(|e| {
+            panic!("{what}: the first event must arrive before the second is sent: {e}")
+        });
+    assert!(!seen.contains("two"), "{what}: {seen:?}");
+    backend.send("data: two\n\n");
+    conn.read_chunks_until(&mut seen, "data: two")
+        .await
+        .unwrap_or_else(|e| panic!("{what}: second event: {e}"));
+    backend.end();
+    while let Some(chunk) = conn
+        .read_chunk()
+        .await
+        .unwrap_or_else(|e| panic!("{what}: end of stream: {e}"))
+    {
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert_eq!(seen, "data: one\n\ndata: two\n\n", "{what}");
+}
+
+#[tokio::test]
+async fn event_stream_is_not_buffered() {
+    const HOST: &str = "sse.example.com";
+    let backend = StreamServer::start("sse");
+    let cert = TestCert::new(&[HOST]);
+    let config = ConfigDir::new();
+    config.write_mcpbridge(&[Registry::dns("sse", "127.0.0.1", backend.port())]);
+    config.write(&secret_file("cert-sse"), &cert.secret_yaml("cert-sse"));
+    write_tls_ingress(&config, &route("sse", HOST, "sse.dns"), HOST, "cert-sse");
+    let gw = Gantry::builder().https(true).start(config).await;
+    gw.client().eventually_backend(HOST, "/ready", "sse").await;
+
+    let mut plain = Http1::new(tcp(gw.http_port()).await.unwrap());
+    check_event_stream(&mut plain, &backend, HOST, "HTTP").await;
+
+    let tls = TlsClient::new(&[&cert])
+        .alpn(&["http/1.1"])
+        .connect(gw.https_port(), HOST)
+        .await
+        .unwrap();
+    let mut secure = Http1::new(tls);
+    check_event_stream(&mut secure, &backend, HOST, "HTTPS").await;
+}
+
+/// The gRPC config: registry `grpc` at `backend`, and Ingress `grpc` for `host` with
+/// `backend-protocol: GRPC` and a certificate.
+fn grpc_config(backend: &GrpcServer, host: &str, cert: &TestCert) -> ConfigDir {
+    let config = ConfigDir::new();
+    config.write_mcpbridge(&[Registry::dns("grpc", "127.0.0.1", backend.port())]);
+    config.write(&secret_file("cert-grpc"), &cert.secret_yaml("cert-grpc"));
+    let ingress = route("grpc", host, "grpc.dns").annotation("higress.io/backend-protocol", "GRPC");
+    write_tls_ingress(&config, &ingress, host, "cert-grpc");
+    config
+}
+
+/// A unary call, a 5-message bidi exchange (each reply read before the next message is
+/// sent) and both error shapes, on `client`.
+async fn check_grpc(client: &mut GrpcClient, what: &str) {
+    let reply = client
+        .unary(UNARY, &EchoMessage::new("hello"))
+        .await
+        .unwrap_or_else(|e| panic!("{what}: unary: {e}"));
+    assert_eq!(reply.http_status, 200, "{what}: unary: {reply:?}");
+    assert_eq!(
+        reply.headers.get("content-type").map(|v| v.as_bytes()),
+        Some(&b"application/grpc"[..]),
+        "{what}: unary: {reply:?}"
+    );
+    assert_eq!(
+        reply.messages,
+        vec![EchoMessage {
+            text: "hello".into(),
+            served_by: "grpc".into()
+        }],
+        "{what}: unary: {reply:?}"
+    );
+    assert!(
+        reply.trailers.is_some(),
+        "{what}: unary: grpc-status must come in trailers: {reply:?}"
+    );
+    assert_eq!(
+        reply.grpc_status().as_deref(),
+        Some("0"),
+        "{what}: unary: {reply:?}"
+    );
+
+    let mut call = client
+        .call(BIDI)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: bidi: {e}"));
+    for i in 0..5 {
+        let text = format!("ping {i}");
+        call.send(&EchoMessage::new(&text))
+            .unwrap_or_else(|e| panic!("{what}: bidi send {i}: {e}"));
+        let got = call
+            .recv()
+            .await
+            .unwrap_or_else(|e| panic!("{what}: bidi reply {i} (before sending more): {e}"));
+        assert_eq!(got.map(|m| m.text), Some(text), "{what}: bidi reply {i}");
+    }
+    call.close_send().unwrap();
+    let rest = call
+        .finish()
+        .await
+        .unwrap_or_else(|e| panic!("{what}: bidi end: {e}"));
+    assert!(rest.messages.is_empty(), "{what}: bidi: {rest:?}");
+    assert!(
+        rest.trailers.is_some(),
+        "{what}: bidi: no trailers: {rest:?}"
+    );
+    assert_eq!(
+        rest.grpc_status().as_deref(),
+        Some("0"),
+        "{what}: bidi: {rest:?}"
+    );
+
+    for path in [FAIL, FAIL_TRAILERS_ONLY] {
+        let reply = client
+            .unary(path, &EchoMessage::new("missing"))
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {path}: {e}"));
+        assert_eq!(reply.http_status, 200, "{what}: {path}: {reply:?}");
+        assert_eq!(
+            reply.grpc_status().as_deref(),
+            Some("5"),
+            "{what}: {path}: a non-OK grpc-status must pass through: {reply:?}"
+        );
+        assert_eq!(
+            reply.grpc_message().as_deref(),
+            Some("no such echo"),
+            "{what}: {path}: {reply:?}"
+        );
+        assert!(reply.messages.is_empty(), "{what}: {path}: {reply:?}");
+    }
+}
+
+/// Polls until a unary call through `connect()`'s client succeeds, then returns the client.
+async fn eventually_grpc<F, Fut>(connect: F) -> GrpcClient
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<GrpcClient, String>>,
+{
+    let connect = &connect;
+    eventually(DEADLINE, || async move {
+        let mut client = connect().await?;
+        let reply = client.unary(UNARY, &EchoMessage::new("ready")).await?;
+        if reply.grpc_status().as_deref() == Some("0") {
+            Ok(client)
+        } else {
+            Err(format!("not served yet: {reply:?}"))
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn grpc_over_h2c_with_grpc_backend_protocol() {
+    const HOST: &str = "grpc.example.com";
+    let backend = GrpcServer::start("grpc");
+    let cert = TestCert::new(&[HOST]);
+    let gw = Gantry::start(grpc_config(&backend, HOST, &cert)).await;
+    let port = gw.http_port();
+    let mut client = eventually_grpc(|| GrpcClient::h2c(port, HOST)).await;
+    check_grpc(&mut client, "h2c").await;
+}
+
+#[tokio::test]
+async fn grpc_over_tls_with_grpc_backend_protocol() {
+    const HOST: &str = "grpc.example.com";
+    let backend = GrpcServer::start("grpc");
+    let cert = TestCert::new(&[HOST]);
+    let gw = Gantry::builder()
+        .https(true)
+        .start(grpc_config(&backend, HOST, &cert))
+        .await;
+    let port = gw.https_port();
+    let tls = TlsClient::new(&[&cert]).alpn(&["h2"]);
+    let tls = &tls;
+    let mut client = eventually_grpc(|| async move {
+        let stream = tls.connect(port, HOST).await?;
+        if alpn_of(&stream).as_deref() != Some("h2") {
+            return Err(format!("ALPN: {:?}", alpn_of(&stream)));
+        }
+        GrpcClient::over(stream, "https", HOST).await
+    })
+    .await;
+    check_grpc(&mut client, "TLS").await;
+}
+
+#[tokio::test]
+async fn grpc_via_mcpbridge_registry_protocol() {
+    const HOST: &str = "grpc.example.com";
+    let backend = GrpcServer::start("grpc");
+    let config = ConfigDir::new();
+    // No annotation: the registry says `protocol: grpc`.
+    let bridge = config::mcpbridge(&[Registry::dns("grpc", "127.0.0.1", backend.port())])
+        .replace("    name: grpc\n", "    name: grpc\n    protocol: grpc\n");
+    config.write("mcpbridges/default.yaml", &bridge);
+    config.write_ingress(&route("grpc", HOST, "grpc.dns"));
+    let gw = Gantry::start(config).await;
+    let port = gw.http_port();
+    let mut client = eventually_grpc(|| GrpcClient::h2c(port, HOST)).await;
+    check_grpc(&mut client, "h2c, registry protocol grpc").await;
+}
+
+#[tokio::test]
+async fn https_upstream_without_and_with_verification() {
+    let backend_cert = TestCert::new(&["backend.internal"]);
+    let backend = HttpsEchoServer::start("secure", &backend_cert);
+    let config = ConfigDir::new();
+    config.write_mcpbridge(&[Registry::dns("secure", "127.0.0.1", backend.port())]);
+    let https = |name: &str, host: &str| {
+        route(name, host, "secure.dns").annotation("higress.io/backend-protocol", "HTTPS")
+    };
+    config.write_ingress(&https("plain", "up.example.com"));
+    config.write_ingress(
+        &https("sni", "up-sni.example.com")
+            .annotation("higress.io/proxy-ssl-server-name", "on")
+            .annotation("higress.io/proxy-ssl-name", "backend.internal"),
+    );
+    config.write_ingress(
+        &https("verify", "up-verify.example.com")
+            .annotation("higress.io/proxy-ssl-verify", "on")
+            .annotation("higress.io/proxy-ssl-server-name", "on")
+            .annotation("higress.io/proxy-ssl-name", "backend.internal"),
+    );
+    let gw = Gantry::start(config).await;
+    let client = gw.client();
+
+    // Not verified by default: the self-signed certificate is accepted.
+    let reply = client
+        .eventually_backend("up.example.com", "/get", "secure")
+        .await;
+    let seen = reply.json();
+    assert_eq!(seen["path"], "/get", "{seen}");
+    assert_eq!(seen["host"], "up.example.com", "{seen}");
+
+    // proxy-ssl-server-name + proxy-ssl-name set the SNI the backend sees.
+    let reply = client
+        .eventually_backend("up-sni.example.com", "/get", "secure")
+        .await;
+    assert_eq!(
+        reply.json()["sni"],
+        "backend.internal",
+        "{}",
+        reply.summary()
+    );
+
+    // proxy-ssl-verify: the untrusted certificate fails the request.
+    let handshakes = backend.handshakes();
+    let reply = client.get("up-verify.example.com", "/get").await.unwrap();
+    assert!(
+        matches!(reply.status.as_u16(), 502 | 503),
+        "proxy-ssl-verify on with an untrusted upstream certificate must fail with 502/503; got {}",
+        reply.summary()
+    );
+    assert_eq!(reply.echo_name(), None, "{}", reply.summary());
+    assert_eq!(
+        backend.handshakes(),
+        handshakes,
+        "no TLS session may complete with an untrusted backend"
+    );
+}
+
+#[tokio::test]
+async fn https_upstream_via_mcpbridge_registry_protocol() {
+    let backend_cert = TestCert::new(&["backend.internal"]);
+    let backend = HttpsEchoServer::start("secure", &backend_cert);
+    let config = ConfigDir::new();
+    let bridge = config::mcpbridge(&[Registry::dns("secure", "127.0.0.1", backend.port())])
+        .replace(
+            "    name: secure\n",
+            "    name: secure\n    protocol: https\n    sni: backend.internal\n",
+        );
+    config.write("mcpbridges/default.yaml", &bridge);
+    config.write_ingress(&route("reg", "reg.example.com", "secure.dns"));
+    let gw = Gantry::start(config).await;
+    let reply = gw
+        .client()
+        .eventually_backend("reg.example.com", "/get", "secure")
+        .await;
+    assert_eq!(
+        reply.json()["sni"],
+        "backend.internal",
+        "{}",
+        reply.summary()
+    );
+}
