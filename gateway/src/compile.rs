@@ -27,6 +27,7 @@ use crate::policy::redirect::RedirectTo;
 use crate::policy::RoutePolicy;
 use crate::route_table::conditions::Conditions;
 use crate::route_table::{normalize_host, PathMatch, Route, RouteAction, RouteId, RouteTable};
+use crate::tls::host_policy::{HostTlsPolicies, HostTlsPolicy};
 use crate::upstream::{Destination, Target, UpstreamGroup};
 
 /// Compile settings.
@@ -101,6 +102,7 @@ pub fn compile(snapshot: &Snapshot, discovery: &Discovery, options: &CompileOpti
     c.add_app_roots();
     let (certs, https_only, cert_diags) = crate::tls::certs::build(snapshot, &ingresses);
     c.diagnostics.extend(cert_diags);
+    let tls_policies = c.host_tls_policies(&ingresses);
     let config = snapshot.higress_config();
     let ignored = GlobalOptions::ignored_settings(&config);
     if !ignored.is_empty() {
@@ -116,6 +118,7 @@ pub fn compile(snapshot: &Snapshot, discovery: &Discovery, options: &CompileOpti
     }
     let mut compiled = c.finish(snapshot.revision(), GlobalOptions::from_config(&config));
     compiled.table.set_https_only(https_only);
+    compiled.table.set_tls_policies(tls_policies);
     compiled.certs = certs;
     compiled
 }
@@ -391,6 +394,45 @@ impl Compiler<'_> {
                 (None, key)
             }
         }
+    }
+
+    /// Host-scope TLS rules: the first Ingress (creation order) with them wins per host.
+    fn host_tls_policies(&mut self, ingresses: &[IngressEntry<'_>]) -> HostTlsPolicies {
+        let mut policies = HostTlsPolicies::default();
+        for entry in ingresses {
+            let Some(tls) = &entry.annotations.downstream_tls else {
+                continue;
+            };
+            let policy = match HostTlsPolicy::compile(tls, self.snapshot) {
+                Ok(p) => p,
+                Err(msg) => {
+                    self.warn(
+                        entry,
+                        "metadata.annotations",
+                        format!("{msg}; TLS rules for its hosts ignored"),
+                    );
+                    continue;
+                }
+            };
+            let hosts = entry
+                .ingress
+                .spec
+                .rules
+                .iter()
+                .map(|r| host_of(r.host.as_deref()))
+                .chain(
+                    entry
+                        .ingress
+                        .spec
+                        .tls
+                        .iter()
+                        .flat_map(|t| t.hosts.iter().map(|h| host_of(Some(h)))),
+                );
+            for host in hosts {
+                policies.insert(&host, policy.clone());
+            }
+        }
+        policies
     }
 
     /// Routes app-root redirects: `Exact /` on each host that asked for one.

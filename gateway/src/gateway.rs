@@ -1,6 +1,7 @@
 //! [`Gateway`]: owns the live route table and applies snapshots to it.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -17,6 +18,7 @@ use crate::tls::SniResolver;
 pub struct Gateway {
     table: Arc<ArcSwap<RouteTable>>,
     certs: Arc<SniResolver>,
+    offer_client_certs: Arc<AtomicBool>,
     discovery: Arc<Discovery>,
     options: CompileOptions,
     diagnostics: ArcSwap<Vec<Diagnostic>>,
@@ -30,6 +32,7 @@ impl Gateway {
         Self {
             table: Arc::new(ArcSwap::from_pointee(RouteTable::default())),
             certs: Arc::new(SniResolver::default()),
+            offer_client_certs: Arc::new(AtomicBool::new(false)),
             discovery,
             options,
             diagnostics: ArcSwap::from_pointee(Vec::new()),
@@ -47,6 +50,10 @@ impl Gateway {
         }
         let routes = compiled.table.len();
         self.certs.update(compiled.certs);
+        self.offer_client_certs.store(
+            compiled.table.tls_policies().wants_client_certs(),
+            Ordering::Relaxed,
+        );
         self.table.store(Arc::new(compiled.table));
         self.diagnostics.store(Arc::new(compiled.diagnostics));
         tracing::info!(
@@ -83,6 +90,11 @@ impl Gateway {
     /// The SNI certificate resolver the HTTPS listener uses.
     pub fn cert_resolver(&self) -> Arc<SniResolver> {
         self.certs.clone()
+    }
+
+    /// The flag that makes the HTTPS listener ask clients for certificates.
+    pub fn offer_client_certs(&self) -> Arc<AtomicBool> {
+        self.offer_client_certs.clone()
     }
 
     /// The discovery registry.

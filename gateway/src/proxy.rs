@@ -36,6 +36,7 @@ use crate::policy::redirect::RedirectTo;
 use crate::policy::RoutePolicy;
 use crate::route_table::conditions::query_param;
 use crate::route_table::{normalize_host, Route, RouteAction, RouteId, RouteTable};
+use crate::tls::handshake::TlsInfo;
 use crate::upstream::target::hash_of;
 use crate::upstream::{Lease, PickHint, Target};
 
@@ -216,6 +217,19 @@ impl ProxyHttp for GatewayProxy {
             respond(session, 404, Vec::new(), body).await?;
             return Ok(true);
         };
+        if is_tls(session) {
+            if let Some(rules) = table.tls_policies().get(&host) {
+                let info = session
+                    .digest()
+                    .and_then(|d| d.ssl_digest.as_ref())
+                    .and_then(|d| d.extension.get::<TlsInfo>());
+                if let Err((status, reason)) = rules.check(info) {
+                    drop(_enter);
+                    respond(session, status, Vec::new(), format!("{reason}\n")).await?;
+                    return Ok(true);
+                }
+            }
+        }
         let route = table.route(id);
         tracing::debug!(ingress = %route.ingress, "route matched");
         let policy = route.policy.clone();

@@ -15,6 +15,7 @@ use pingora::http::RequestHeader;
 
 use crate::global_options::GlobalOptions;
 use crate::tls::certs::HttpsOnly;
+use crate::tls::host_policy::HostTlsPolicies;
 use serde::Serialize;
 
 pub use host::normalize_host;
@@ -36,6 +37,7 @@ pub struct RouteTable {
     revision: u64,
     global: GlobalOptions,
     https_only: HttpsOnly,
+    tls_policies: HostTlsPolicies,
     routes: Vec<Route>,
     exact: HashMap<Box<str>, HostRoutes>,
     /// `(suffix with leading '.', routes)`, longest suffix first.
@@ -115,6 +117,16 @@ impl RouteTable {
     /// Sets the hosts whose plain-HTTP requests are redirected to HTTPS.
     pub fn set_https_only(&mut self, hosts: HttpsOnly) {
         self.https_only = hosts;
+    }
+
+    /// Sets the per-host downstream TLS rules.
+    pub fn set_tls_policies(&mut self, policies: HostTlsPolicies) {
+        self.tls_policies = policies;
+    }
+
+    /// The per-host downstream TLS rules.
+    pub fn tls_policies(&self) -> &HostTlsPolicies {
+        &self.tls_policies
     }
 
     /// True when plain-HTTP requests for `host` (normalised) get a 308 to HTTPS.

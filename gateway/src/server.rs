@@ -1,14 +1,15 @@
 //! The Pingora server hosting the gateway's listeners: HTTP/1.1 and h2c (prior knowledge)
 //! on the HTTP port; TLS with ALPN h2 / http/1.1 and certificates by SNI on the HTTPS port.
 
-use async_trait::async_trait;
 use pingora::apps::HttpServerOptions;
 use pingora::listeners::tls::TlsSettings;
-use pingora::listeners::TlsAccept;
 use pingora::server::configuration::ServerConf;
 use pingora::server::Server;
 
+use std::sync::Arc;
+
 use crate::gateway::Gateway;
+use crate::tls::handshake::{HandshakeInfo, OptionalClientCert};
 
 /// Listener addresses (`host:port`); `None` leaves a listener off.
 #[derive(Debug, Clone, Default)]
@@ -18,12 +19,6 @@ pub struct Listeners {
     /// HTTPS.
     pub https: Option<String>,
 }
-
-/// No per-handshake work: certificates come from the SNI resolver.
-struct NoCallbacks;
-
-#[async_trait]
-impl TlsAccept for NoCallbacks {}
 
 /// Runs the data plane on the calling thread with one worker per core, until the process
 /// is signalled (SIGINT: fast stop, SIGTERM: graceful).
@@ -52,9 +47,12 @@ pub fn run_forever(gateway: &Gateway, listeners: &Listeners) -> ! {
         tracing::info!("gateway listening on http://{addr} (HTTP/1.1, h2c)");
     }
     if let Some(addr) = &listeners.https {
-        match TlsSettings::with_callbacks(Box::new(NoCallbacks)) {
+        match TlsSettings::with_callbacks(Box::new(HandshakeInfo)) {
             Ok(mut tls) => {
                 tls.set_cert_resolver(gateway.cert_resolver());
+                tls.set_client_cert_verifier(Arc::new(OptionalClientCert::new(
+                    gateway.offer_client_certs(),
+                )));
                 tls.enable_h2();
                 service.add_tls_with_settings(addr, None, tls);
                 tracing::info!("gateway listening on https://{addr} (HTTP/1.1, h2)");

@@ -6,6 +6,8 @@
 //! `higress-default-domain`); with none, the handshake is refused with an alert.
 
 pub mod certs;
+pub mod handshake;
+pub mod host_policy;
 
 use std::sync::Arc;
 
