@@ -400,3 +400,118 @@ async fn broken_secret_keeps_the_old_certificate() {
         .write(&secret_file("cert-brk"), &fixed.secret_yaml("cert-brk"));
     eventually_cert(&client, port, "brk.example.com", &fixed).await;
 }
+
+/// `auth-tls-secret`: a host answers only requests whose client certificate chains to its
+/// CA (the Secret's `ca.crt`); other hosts on the same listener need none.
+#[tokio::test]
+async fn client_certificates_are_required_per_host() {
+    let backend = EchoServer::start("mtls");
+    let config = base_config(&backend);
+    let server = TestCert::new(&["secure.example.com"]);
+    let open = TestCert::new(&["open.example.com"]);
+    let (ca, issuer) = TestCert::authority("test client ca");
+    let (_, other_issuer) = TestCert::authority("some other ca");
+    let good = TestCert::client_signed_by("alice", &issuer);
+    let stranger = TestCert::client_signed_by("mallory", &other_issuer);
+    config.write(
+        &secret_file("secure-cert"),
+        &server.secret_yaml("secure-cert"),
+    );
+    config.write(&secret_file("open-cert"), &open.secret_yaml("open-cert"));
+    config.write(
+        &secret_file("client-ca"),
+        &format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: client-ca\ndata:\n  ca.crt: {}\n",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &ca.cert_pem)
+        ),
+    );
+    let secure = route("secure", &["secure.example.com"])
+        .annotation("higress.io/auth-tls-secret", "client-ca");
+    config.write(
+        &secure.file(),
+        &ingress_with_tls(&secure, &[(&["secure.example.com"], "secure-cert")]),
+    );
+    let plain = route("open", &["open.example.com"]);
+    config.write(
+        &plain.file(),
+        &ingress_with_tls(&plain, &[(&["open.example.com"], "open-cert")]),
+    );
+    let gantry = Gantry::builder().https(true).start(config).await;
+    let port = gantry.https_port();
+
+    let anonymous = TlsClient::new(&[&server, &open]);
+    let (_, reply) = eventually(DEADLINE, || {
+        https_get(&anonymous, port, "secure.example.com", "/x")
+    })
+    .await;
+    assert_eq!(reply.status, 400, "no client certificate: {reply:?}");
+    assert!(
+        String::from_utf8_lossy(&reply.body).contains("client certificate"),
+        "{reply:?}"
+    );
+    let (_, reply) = https_get(&anonymous, port, "open.example.com", "/x")
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.status, 200,
+        "a host without auth-tls-secret needs no certificate"
+    );
+
+    let alice = TlsClient::new(&[&server]).identity(&good);
+    let (_, reply) = https_get(&alice, port, "secure.example.com", "/x")
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.status, 200,
+        "certificate from the host's CA: {reply:?}"
+    );
+
+    let mallory = TlsClient::new(&[&server]).identity(&stranger);
+    let (_, reply) = https_get(&mallory, port, "secure.example.com", "/x")
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 400, "certificate from another CA: {reply:?}");
+    assert_eq!(
+        backend.hits(),
+        2,
+        "rejected requests never reach the backend"
+    );
+}
+
+/// `tls-min-protocol-version`: older connections are refused for that host only.
+#[tokio::test]
+async fn tls_min_protocol_version_is_enforced_per_host() {
+    let backend = EchoServer::start("versions");
+    let config = base_config(&backend);
+    let cert = TestCert::new(&["new.example.com", "old.example.com"]);
+    config.write(&secret_file("both"), &cert.secret_yaml("both"));
+    let strict = route("strict", &["new.example.com"])
+        .annotation("higress.io/tls-min-protocol-version", "TLSv1.3");
+    config.write(
+        &strict.file(),
+        &ingress_with_tls(&strict, &[(&["new.example.com"], "both")]),
+    );
+    let lax = route("lax", &["old.example.com"]);
+    config.write(
+        &lax.file(),
+        &ingress_with_tls(&lax, &[(&["old.example.com"], "both")]),
+    );
+    let gantry = Gantry::builder().https(true).start(config).await;
+    let port = gantry.https_port();
+
+    let tls12 = TlsClient::new(&[&cert]).tls12_only();
+    let (_, reply) = eventually(DEADLINE, || https_get(&tls12, port, "new.example.com", "/")).await;
+    assert_eq!(
+        reply.status, 403,
+        "TLS 1.2 to a TLS 1.3-only host: {reply:?}"
+    );
+    let (_, reply) = https_get(&tls12, port, "old.example.com", "/")
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200);
+    let modern = TlsClient::new(&[&cert]);
+    let (_, reply) = https_get(&modern, port, "new.example.com", "/")
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200);
+}

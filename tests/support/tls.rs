@@ -52,6 +52,44 @@ impl TestCert {
         }
     }
 
+    /// A fresh certificate authority named `name`.
+    pub fn authority(name: &str) -> (Self, rcgen::Issuer<'static, rcgen::KeyPair>) {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let key = rcgen::KeyPair::generate().expect("generate key");
+        let cert = params.self_signed(&key).expect("self-sign ca");
+        let me = Self {
+            names: vec![name.to_owned()],
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            der: cert.der().clone(),
+            key_der: key.serialize_der(),
+        };
+        (me, rcgen::Issuer::new(params, key))
+    }
+
+    /// A client certificate named `name`, signed by `issuer`.
+    pub fn client_signed_by(name: &str, issuer: &rcgen::Issuer<'static, rcgen::KeyPair>) -> Self {
+        let mut params =
+            rcgen::CertificateParams::new(Vec::<String>::new()).expect("client params");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let key = rcgen::KeyPair::generate().expect("generate key");
+        let cert = params.signed_by(&key, issuer).expect("sign client cert");
+        Self {
+            names: vec![name.to_owned()],
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            der: cert.der().clone(),
+            key_der: key.serialize_der(),
+        }
+    }
+
     /// The common name (the first name).
     pub fn common_name(&self) -> &str {
         &self.names[0]
@@ -216,6 +254,8 @@ pub fn alpn_of(stream: &TlsStream<TcpStream>) -> Option<String> {
 pub struct TlsClient {
     roots: Arc<RootCertStore>,
     alpn: Vec<Vec<u8>>,
+    identity: Option<(CertificateDer<'static>, Vec<u8>)>,
+    tls12_only: bool,
 }
 
 // === impl TlsClient ===
@@ -230,7 +270,21 @@ impl TlsClient {
         Self {
             roots: Arc::new(store),
             alpn: Vec::new(),
+            identity: None,
+            tls12_only: false,
         }
+    }
+
+    /// Presents `cert` as the client certificate.
+    pub fn identity(mut self, cert: &TestCert) -> Self {
+        self.identity = Some((cert.der.clone(), cert.key_der.clone()));
+        self
+    }
+
+    /// Offers TLS 1.2 only.
+    pub fn tls12_only(mut self) -> Self {
+        self.tls12_only = true;
+        self
     }
 
     /// Offers `protocols` by ALPN (e.g. `["h2", "http/1.1"]`).
@@ -262,11 +316,24 @@ impl TlsClient {
         sni: bool,
     ) -> Result<TlsStream<TcpStream>, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
+        let versions: &[&rustls::SupportedProtocolVersion] = if self.tls12_only {
+            &[&rustls::version::TLS12]
+        } else {
+            rustls::DEFAULT_VERSIONS
+        };
+        let builder = ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(versions)
             .expect("TLS versions")
-            .with_root_certificates(self.roots.clone())
-            .with_no_client_auth();
+            .with_root_certificates(self.roots.clone());
+        let mut config = match &self.identity {
+            Some((cert, key)) => builder
+                .with_client_auth_cert(
+                    vec![cert.clone()],
+                    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.clone())),
+                )
+                .expect("client identity"),
+            None => builder.with_no_client_auth(),
+        };
         config.alpn_protocols = self.alpn.clone();
         config.enable_sni = sni;
         let connector = TlsConnector::from(Arc::new(config));
