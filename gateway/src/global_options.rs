@@ -35,6 +35,19 @@ pub struct GlobalOptions {
     pub upstream_idle_timeout: Option<Duration>,
     /// Add `X-Real-IP`.
     pub add_x_real_ip: bool,
+    /// HTTP/2 settings for client connections (read when listeners start).
+    pub http2: Http2Settings,
+}
+
+/// `downstream.http2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Http2Settings {
+    /// Streams a client may open at once.
+    pub max_concurrent_streams: u32,
+    /// Per-stream flow-control window.
+    pub initial_stream_window_size: u32,
+    /// Per-connection flow-control window.
+    pub initial_connection_window_size: u32,
 }
 
 impl Default for GlobalOptions {
@@ -67,6 +80,11 @@ impl GlobalOptions {
             upstream_idle_timeout: (c.upstream.idle_timeout > 0)
                 .then(|| Duration::from_secs(c.upstream.idle_timeout)),
             add_x_real_ip: c.add_x_real_ip_header,
+            http2: Http2Settings {
+                max_concurrent_streams: c.downstream.http2.max_concurrent_streams,
+                initial_stream_window_size: c.downstream.http2.initial_stream_window_size,
+                initial_connection_window_size: c.downstream.http2.initial_connection_window_size,
+            },
         }
     }
 
@@ -89,9 +107,6 @@ impl GlobalOptions {
         }
         if c.downstream.connection_buffer_limits != d.downstream.connection_buffer_limits {
             out.push("downstream.connectionBufferLimits");
-        }
-        if c.downstream.http2 != d.downstream.http2 {
-            out.push("downstream.http2");
         }
         if c.upstream.connection_buffer_limits != d.upstream.connection_buffer_limits {
             out.push("upstream.connectionBufferLimits");

@@ -3,6 +3,7 @@
 
 use pingora::apps::HttpServerOptions;
 use pingora::listeners::tls::TlsSettings;
+use pingora::protocols::http::v2::server::H2Options;
 use pingora::server::configuration::ServerConf;
 use pingora::server::Server;
 
@@ -41,6 +42,14 @@ pub fn run_forever(gateway: &Gateway, listeners: &Listeners) -> ! {
         let mut options = HttpServerOptions::default();
         options.h2c = true;
         proxy.server_options = Some(options);
+        // `downstream.http2` as in force at start (listeners are built once).
+        let h2 = gateway.table().global().http2;
+        let mut builder = H2Options::new();
+        builder
+            .max_concurrent_streams(h2.max_concurrent_streams)
+            .initial_window_size(h2.initial_stream_window_size)
+            .initial_connection_window_size(h2.initial_connection_window_size);
+        proxy.h2_options = Some(builder);
     }
     if let Some(addr) = &listeners.http {
         service.add_tcp(addr);
