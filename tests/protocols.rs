@@ -482,3 +482,57 @@ async fn https_upstream_via_mcpbridge_registry_protocol() {
         reply.summary()
     );
 }
+
+/// `proxy-ssl-secret`: Gantry presents the Secret's certificate to an upstream that demands
+/// one, and with `proxy-ssl-verify` trusts the upstream through the Secret's `ca.crt`.
+#[tokio::test]
+async fn https_upstream_with_client_certificate_and_ca() {
+    let (server_ca, server_issuer) = TestCert::authority("upstream server ca");
+    let (client_ca, client_issuer) = TestCert::authority("gateway client ca");
+    let backend_cert = TestCert::server_signed_by(&["backend.internal"], &server_issuer);
+    let gateway_cert = TestCert::client_signed_by("gantry", &client_issuer);
+    let backend = HttpsEchoServer::start_mtls("mtls", &backend_cert, &client_ca);
+    let config = ConfigDir::new();
+    config.write_mcpbridge(&[Registry::dns("mtls", "127.0.0.1", backend.port())]);
+    let b64 = |pem: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, pem);
+    config.write(
+        "secrets/upstream-id.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: upstream-id\ndata:\n  tls.crt: {}\n  tls.key: {}\n  ca.crt: {}\n",
+            b64(&gateway_cert.cert_pem),
+            b64(&gateway_cert.key_pem),
+            b64(&server_ca.cert_pem)
+        ),
+    );
+    let https = |name: &str, host: &str| {
+        route(name, host, "mtls.dns")
+            .annotation("higress.io/backend-protocol", "HTTPS")
+            .annotation("higress.io/proxy-ssl-server-name", "on")
+            .annotation("higress.io/proxy-ssl-name", "backend.internal")
+    };
+    config.write_ingress(
+        &https("with-id", "id.example.com")
+            .annotation("higress.io/proxy-ssl-secret", "upstream-id")
+            .annotation("higress.io/proxy-ssl-verify", "on"),
+    );
+    config.write_ingress(&https("without-id", "anon.example.com"));
+    let gw = Gantry::start(config).await;
+    let client = gw.client();
+
+    let reply = client
+        .eventually_backend("id.example.com", "/get", "mtls")
+        .await;
+    assert_eq!(
+        reply.json()["sni"],
+        "backend.internal",
+        "{}",
+        reply.summary()
+    );
+
+    let reply = client.get("anon.example.com", "/get").await.unwrap();
+    assert!(
+        matches!(reply.status.as_u16(), 502 | 503),
+        "an upstream demanding a client certificate must refuse a gateway without one; got {}",
+        reply.summary()
+    );
+}

@@ -118,6 +118,9 @@ fn target_key(spec: &TargetSpec, options: &TargetOptions) -> String {
     let mut key = base;
     if let Some(t) = &options.tls {
         key.push_str(&format!(" tls(sni={},verify={})", t.sni, t.verify));
+        if let Some(id) = &t.identity {
+            key.push_str(&format!(" identity={id:?}"));
+        }
     }
     if options.h2 {
         key.push_str(" h2");

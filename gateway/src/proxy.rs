@@ -595,6 +595,10 @@ impl GatewayProxy {
         if let Some(t) = &options.tls {
             peer.options.verify_cert = t.verify;
             peer.options.verify_hostname = t.verify && !t.sni.is_empty();
+            if let Some(id) = &t.identity {
+                peer.client_cert_key = id.cert_key.clone();
+                peer.options.ca = id.ca.clone();
+            }
         }
         if options.h2 {
             if tls {

@@ -2,6 +2,7 @@
 //! discovery keeps current. Picking is lock-free: smooth weighted round robin across
 //! destinations (schedule precomputed at compile time), round robin across endpoints.
 
+pub mod identity;
 pub mod target;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -25,11 +25,35 @@ pub struct HttpsEchoServer {
 impl HttpsEchoServer {
     /// Starts a backend named `name` presenting `cert` (ALPN `http/1.1`).
     pub fn start(name: &str, cert: &TestCert) -> Self {
+        Self::start_with(name, cert, None)
+    }
+
+    /// Like [`Self::start`], but the handshake requires a client certificate issued by
+    /// `client_ca`.
+    pub fn start_mtls(name: &str, cert: &TestCert, client_ca: &TestCert) -> Self {
+        Self::start_with(name, cert, Some(client_ca))
+    }
+
+    fn start_with(name: &str, cert: &TestCert, client_ca: Option<&TestCert>) -> Self {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = ServerConfig::builder_with_provider(provider)
+        let builder = ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_no_client_auth()
+            .expect("TLS versions");
+        let builder = match client_ca {
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                roots.add(ca.der.clone()).expect("client CA");
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .expect("client verifier");
+                builder.with_client_cert_verifier(verifier)
+            }
+            None => builder.with_no_client_auth(),
+        };
+        let mut config = builder
             .with_single_cert(vec![cert.der.clone()], cert.key())
             .expect("server certificate");
         config.alpn_protocols = vec![b"http/1.1".to_vec()];

@@ -71,6 +71,27 @@ impl TestCert {
         (me, rcgen::Issuer::new(params, key))
     }
 
+    /// A server certificate for `names`, signed by `issuer`.
+    pub fn server_signed_by(
+        names: &[&str],
+        issuer: &rcgen::Issuer<'static, rcgen::KeyPair>,
+    ) -> Self {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let mut params = rcgen::CertificateParams::new(names.clone()).expect("server params");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, names[0].clone());
+        let key = rcgen::KeyPair::generate().expect("generate key");
+        let cert = params.signed_by(&key, issuer).expect("sign server cert");
+        Self {
+            names,
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            der: cert.der().clone(),
+            key_der: key.serialize_der(),
+        }
+    }
+
     /// A client certificate named `name`, signed by `issuer`.
     pub fn client_signed_by(name: &str, issuer: &rcgen::Issuer<'static, rcgen::KeyPair>) -> Self {
         let mut params =

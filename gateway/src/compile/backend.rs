@@ -4,6 +4,7 @@
 //! options (backend protocol, upstream TLS, load balancing).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use config_store::annotations::{BackendProtocol, DestinationEntry, LoadBalance};
 use config_store::resource::ingress::{IngressBackend, ServiceBackendPort};
@@ -12,6 +13,7 @@ use config_store::resource::service::EndpointPort;
 use config_store::snapshot::IngressEntry;
 
 use super::Compiler;
+use crate::upstream::identity::UpstreamIdentity;
 use crate::upstream::{Destination, TargetOptions, TargetSpec, UpstreamTls};
 
 /// What a registry says about how to reach it.
@@ -46,7 +48,8 @@ impl Compiler<'_> {
                     );
                     TargetSpec::Static(Vec::new())
                 });
-            let options = target_options(entry, None);
+            let identity = self.upstream_identity(entry);
+            let options = target_options(entry, None, identity);
             return vec![self.destination(100, label, spec, options)];
         }
         let Some(dest) = entry.annotations.destination.clone() else {
@@ -67,10 +70,26 @@ impl Compiler<'_> {
                     );
                     (TargetSpec::Static(Vec::new()), None)
                 });
-                let options = target_options(entry, registry);
+                let options = target_options(entry, registry, self.upstream_identity(entry));
                 self.destination(d.weight, label, spec, options)
             })
             .collect()
+    }
+
+    /// The `proxy-ssl-secret` identity of the Ingress, if any (a warning when unusable).
+    fn upstream_identity(&mut self, entry: &IngressEntry<'_>) -> Option<Arc<UpstreamIdentity>> {
+        let name = entry.annotations.upstream_tls.as_ref()?.secret.clone()?;
+        match UpstreamIdentity::load(self.snapshot, &name) {
+            Ok(id) => Some(Arc::new(id)),
+            Err(msg) => {
+                self.warn(
+                    entry,
+                    "metadata.annotations[\"proxy-ssl-secret\"]",
+                    format!("{msg}; not used"),
+                );
+                None
+            }
+        }
     }
 
     pub(super) fn destination(
@@ -234,7 +253,11 @@ fn port_label(port: &ServiceBackendPort) -> String {
 
 /// Service-scope options: the Ingress's `backend-protocol` / `proxy-ssl-*` win over the
 /// registry's `protocol` / `sni`; `load-balance` and friends pick the balancer.
-fn target_options(entry: &IngressEntry<'_>, registry: Option<RegistryProtocol>) -> TargetOptions {
+fn target_options(
+    entry: &IngressEntry<'_>,
+    registry: Option<RegistryProtocol>,
+    identity: Option<Arc<UpstreamIdentity>>,
+) -> TargetOptions {
     let balance = entry
         .annotations
         .load_balance
@@ -253,6 +276,7 @@ fn target_options(entry: &IngressEntry<'_>, registry: Option<RegistryProtocol>) 
             tls: tls.then_some(UpstreamTls {
                 sni,
                 verify: t.verify,
+                identity,
             }),
             h2,
             balance,
@@ -263,6 +287,7 @@ fn target_options(entry: &IngressEntry<'_>, registry: Option<RegistryProtocol>) 
             tls: r.tls.then(|| UpstreamTls {
                 sni: r.sni.unwrap_or_default(),
                 verify: false,
+                identity: None,
             }),
             h2: r.h2,
             balance,

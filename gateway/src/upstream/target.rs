@@ -31,6 +31,8 @@ pub struct UpstreamTls {
     pub sni: String,
     /// Verify the certificate chain and name.
     pub verify: bool,
+    /// Client certificate and CA (`proxy-ssl-secret`).
+    pub identity: Option<Arc<super::identity::UpstreamIdentity>>,
 }
 
 /// How a target is spoken to and balanced (service-scope settings).
