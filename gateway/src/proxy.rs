@@ -358,6 +358,9 @@ impl ProxyHttp for GatewayProxy {
         ctx: &mut Self::CTX,
         mut e: Box<Error>,
     ) -> Box<Error> {
+        if let Some(lease) = &ctx.lease {
+            lease.report_failure();
+        }
         let policy = ctx.policy().cloned();
         let (max, errors_retried) = match policy.as_ref().and_then(|p| p.retry.as_ref()) {
             Some(r) => (r.attempts.max(1), r.retries_errors()),
@@ -374,6 +377,22 @@ impl ProxyHttp for GatewayProxy {
             e.set_retry(true);
         }
         e
+    }
+
+    async fn connected_to_upstream(
+        &self,
+        _session: &mut Session,
+        _reused: bool,
+        _peer: &HttpPeer,
+        #[cfg(unix)] _fd: std::os::unix::io::RawFd,
+        #[cfg(windows)] _sock: std::os::windows::io::RawSocket,
+        _digest: Option<&pingora::protocols::Digest>,
+        ctx: &mut Self::CTX,
+    ) -> Result<()> {
+        if let Some(lease) = &ctx.lease {
+            lease.report_success();
+        }
+        Ok(())
     }
 
     fn error_while_proxy(

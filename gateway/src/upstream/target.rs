@@ -4,8 +4,9 @@
 
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 pub use config_store::annotations::LoadBalance;
@@ -71,6 +72,45 @@ pub struct EndpointSlot {
     /// Stable id (hash of the address), used in affinity cookies.
     pub id: u64,
     active: AtomicUsize,
+    /// Connect failures in a row.
+    failures: AtomicU32,
+    /// Ejections in a row (each doubles the next ejection).
+    ejections: AtomicU32,
+    /// Milliseconds on [`clock_ms`] until which the endpoint is skipped.
+    ejected_until: AtomicU64,
+}
+
+/// Consecutive connect failures that eject an endpoint.
+pub const EJECT_AFTER_FAILURES: u32 = 5;
+/// First ejection; doubles with each ejection in a row, up to [`MAX_EJECTION`].
+pub const BASE_EJECTION: Duration = Duration::from_secs(10);
+/// Longest ejection.
+pub const MAX_EJECTION: Duration = Duration::from_secs(300);
+
+/// Milliseconds since the first call (a monotonic clock for ejections).
+fn clock_ms() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
+// === impl EndpointSlot ===
+
+impl EndpointSlot {
+    fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            id: hash_of(&addr),
+            active: AtomicUsize::new(0),
+            failures: AtomicU32::new(0),
+            ejections: AtomicU32::new(0),
+            ejected_until: AtomicU64::new(0),
+        }
+    }
+
+    /// False while the endpoint is ejected for failing.
+    pub fn available(&self, now_ms: u64) -> bool {
+        self.ejected_until.load(Ordering::Relaxed) <= now_ms
+    }
 }
 
 /// A chosen endpoint; counts as one active request until dropped.
@@ -114,6 +154,29 @@ impl Lease {
     /// The endpoint id (for affinity cookies).
     pub fn id(&self) -> u64 {
         self.slot.id
+    }
+
+    /// Records a failed connection; the fifth in a row ejects the endpoint (passive
+    /// health checking, like Envoy's outlier detection on gateway failures).
+    pub fn report_failure(&self) {
+        let slot = &self.slot;
+        if slot.failures.fetch_add(1, Ordering::Relaxed) + 1 >= EJECT_AFTER_FAILURES {
+            slot.failures.store(0, Ordering::Relaxed);
+            let n = slot.ejections.fetch_add(1, Ordering::Relaxed).min(16);
+            let ejection = BASE_EJECTION.saturating_mul(1 << n).min(MAX_EJECTION);
+            slot.ejected_until
+                .store(clock_ms() + ejection.as_millis() as u64, Ordering::Relaxed);
+            tracing::warn!(endpoint = %slot.addr, ?ejection, "endpoint ejected after {EJECT_AFTER_FAILURES} connect failures in a row");
+        }
+    }
+
+    /// Records a successful connection; the endpoint is healthy again.
+    pub fn report_success(&self) {
+        let slot = &self.slot;
+        slot.failures.store(0, Ordering::Relaxed);
+        if slot.ejections.load(Ordering::Relaxed) != 0 && slot.available(clock_ms()) {
+            slot.ejections.store(0, Ordering::Relaxed);
+        }
     }
 }
 
@@ -185,13 +248,7 @@ impl Target {
                 old.iter()
                     .find(|s| s.addr == e.addr)
                     .cloned()
-                    .unwrap_or_else(|| {
-                        Arc::new(EndpointSlot {
-                            addr: e.addr,
-                            id: hash_of(&e.addr),
-                            active: AtomicUsize::new(0),
-                        })
-                    })
+                    .unwrap_or_else(|| Arc::new(EndpointSlot::new(e.addr)))
             })
             .collect();
         self.endpoints.store(Arc::new(slots));
@@ -230,6 +287,12 @@ impl Target {
                 .and_then(|id| eps.iter().position(|s| s.id == id))
                 .unwrap_or_else(rr),
         };
+        // Skip ejected endpoints; when all are ejected, use them anyway (panic mode).
+        let now = clock_ms();
+        let idx = (0..n)
+            .map(|i| (idx + i) % n)
+            .find(|i| eps[*i].available(now))
+            .unwrap_or(idx);
         eps.get(idx).map(Lease::new)
     }
 }
@@ -273,6 +336,22 @@ mod tests {
         let d = t.pick(PickHint::default()).unwrap();
         assert_eq!(d.addr().port(), 1001);
         drop((a, c, d));
+    }
+
+    #[test]
+    fn failing_endpoint_is_ejected_and_skipped() {
+        let t = target(LoadBalance::RoundRobin, 2);
+        for _ in 0..EJECT_AFTER_FAILURES {
+            let lease = (0..2)
+                .map(|_| t.pick(PickHint::default()).unwrap())
+                .find(|l| l.addr().port() == 1000)
+                .unwrap();
+            lease.report_failure();
+        }
+        let picks: Vec<u16> = (0..10)
+            .map(|_| t.pick(PickHint::default()).unwrap().addr().port())
+            .collect();
+        assert!(picks.iter().all(|p| *p == 1001), "{picks:?}");
     }
 
     #[test]

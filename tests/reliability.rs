@@ -1,0 +1,852 @@
+//! Reliability under upstream faults and hostile clients: backends that abort, refuse, hang,
+//! stall or answer garbage; retries and passive endpoint skipping; slowloris, oversized
+//! headers, request smuggling, malformed request lines and thousands of idle keep-alive
+//! connections. After every fault the gateway must still be up and serving.
+//!
+//! Backends the echo server cannot play are raw TCP servers written here (on
+//! [`Background`]). Zero-loss reloads under load live in `reload.rs`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gantry_tests::backend::{read_request_head, Background};
+use gantry_tests::http1::Http1;
+use gantry_tests::{
+    closed_port, eventually, Client, ConfigDir, EchoServer, Gantry, Ingress, Path, Registry, Reply,
+    DEADLINE,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinSet;
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+/// How long a gateway-made error answer (502, 503) may take.
+const QUICK: Duration = Duration::from_secs(1);
+
+/// The body length the aborting backend announces; it sends only [`ABORT_SENT`] bytes.
+const ABORT_LEN: usize = 1_000;
+/// How many body bytes the aborting backend sends before closing.
+const ABORT_SENT: usize = 100;
+
+/// A raw backend whose behaviour depends on the request path:
+///
+/// - `/abort-body`: a 200 head announcing [`ABORT_LEN`] bytes, [`ABORT_SENT`] of them, close;
+/// - `/garbage`: bytes that are not HTTP, then close;
+/// - `/hang`: reads and never answers (until the gateway closes);
+/// - `/reset`: a TCP reset right after the request head;
+/// - anything else: `200 ok` with `x-faulty: ok`, kept alive.
+///
+/// Every request target is recorded on arrival.
+struct Faulty {
+    server: Background,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Faulty {
+    fn start(name: &str) -> Self {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let server = Background::spawn(name, move |mut stream: TcpStream| {
+            let log = log.clone();
+            async move {
+                let mut buf = Vec::new();
+                while let Some(head) = read_request_head(&mut stream, &mut buf).await {
+                    log.lock().unwrap().push(head.target.clone());
+                    match head.target.as_str() {
+                        "/abort-body" => {
+                            let head = format!(
+                                "HTTP/1.1 200 OK\r\ncontent-length: {ABORT_LEN}\r\ncontent-type: text/plain\r\n\r\n"
+                            );
+                            let _ = stream.write_all(head.as_bytes()).await;
+                            let _ = stream.write_all(&[b'a'; ABORT_SENT]).await;
+                            let _ = stream.flush().await;
+                            return;
+                        }
+                        "/garbage" => {
+                            let _ = stream
+                                .write_all(
+                                    b"SSH-2.0-OpenSSH_9.6\r\n\x00\x01\x02 not http at all\r\n\r\n",
+                                )
+                                .await;
+                            let _ = stream.flush().await;
+                            return;
+                        }
+                        "/hang" => {
+                            let mut sink = [0u8; 1024];
+                            while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+                            return;
+                        }
+                        "/reset" => {
+                            let _ = stream.set_zero_linger();
+                            return;
+                        }
+                        _ => {
+                            let reply =
+                                b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-faulty: ok\r\n\r\nok";
+                            if stream.write_all(reply).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        Self { server, seen }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// The request targets received so far, emptying the log.
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.seen.lock().unwrap())
+    }
+}
+
+/// A static registry `<name>` with several endpoints.
+fn pool(name: &str, addrs: &[SocketAddr]) -> Registry {
+    Registry {
+        name: name.to_owned(),
+        kind: "static".to_owned(),
+        domain: addrs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        port: 80,
+    }
+}
+
+/// An Ingress sending every path of `host` to `destination`.
+fn route(name: &str, host: &str, destination: &str) -> Ingress {
+    Ingress::route(name, Some(host), Path::prefix("/"), destination)
+}
+
+/// Writes `registries`, `ingresses` and optional `higress-config` options to a fresh config
+/// dir and starts a gateway on it.
+async fn start(registries: &[Registry], ingresses: &[Ingress], options: Option<&str>) -> Gantry {
+    let config = ConfigDir::new();
+    config.write_mcpbridge(registries);
+    for ingress in ingresses {
+        config.write_ingress(ingress);
+    }
+    if let Some(options) = options {
+        config.write_higress_config(options);
+    }
+    Gantry::start(config).await
+}
+
+/// `GET <path>` on `host`, timed.
+async fn timed_get(client: &Client, host: &str, path: &str) -> (Result<Reply, String>, Duration) {
+    let started = Instant::now();
+    let reply = client.get(host, path).await;
+    (reply, started.elapsed())
+}
+
+/// Panics unless the gateway process is still running.
+fn assert_alive(gw: &mut Gantry, what: &str) {
+    if let Some(status) = gw.exit_status() {
+        panic!("gantry exited ({status}) {what}");
+    }
+}
+
+/// Opens a TCP connection to the gateway.
+async fn connect(gw: &Gantry) -> TcpStream {
+    let stream = TcpStream::connect(("127.0.0.1", gw.http_port()))
+        .await
+        .expect("connect to gantry");
+    stream.set_nodelay(true).expect("nodelay");
+    stream
+}
+
+/// Writes `request` on a fresh connection and reads until the gateway closes it or stays
+/// quiet for `quiet`; returns everything read and whether the gateway closed.
+async fn exchange(gw: &Gantry, request: &[u8], quiet: Duration) -> (Vec<u8>, bool) {
+    let mut stream = connect(gw).await;
+    stream.write_all(request).await.expect("write request");
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        match tokio::time::timeout(quiet, stream.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (out, true),
+            Ok(Ok(n)) => out.extend_from_slice(&chunk[..n]),
+            Err(_) => return (out, false),
+        }
+    }
+}
+
+/// The status codes of every response head in `bytes` (`HTTP/1.x NNN` at a line start).
+fn statuses(bytes: &[u8]) -> Vec<u16> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = Vec::new();
+    let mut rest: &str = &text;
+    while let Some(pos) = rest.find("HTTP/1.") {
+        let at_line_start = pos == 0 || rest[..pos].ends_with('\n');
+        let tail = &rest[pos..];
+        if at_line_start {
+            if let Some(code) = tail.get(9..12).and_then(|c| c.parse().ok()) {
+                out.push(code);
+            }
+        }
+        rest = &tail[7..];
+    }
+    out
+}
+
+/// Excerpt of raw bytes for failure messages.
+fn excerpt(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
+    format!("{text:?}")
+}
+
+/// The `p`-th percentile (0..=100) of `samples`.
+fn percentile(samples: &mut [Duration], p: usize) -> Duration {
+    samples.sort();
+    let idx = (samples.len() * p).div_ceil(100).saturating_sub(1);
+    samples[idx.min(samples.len() - 1)]
+}
+
+/// How many file descriptors process `pid` has open (Linux `/proc`).
+fn open_fds(pid: u32) -> Option<usize> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()
+        .map(Iterator::count)
+}
+
+// ---------------------------------------------------------------------------
+// 1. Upstream faults
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn upstream_faults_give_quick_errors_and_the_gateway_stays_up() {
+    const FAULTY: &str = "faulty.example.com";
+    const TIMED: &str = "timed.example.com";
+    const REFUSED: &str = "refused.example.com";
+    const SLOW: &str = "slow.example.com";
+    let faulty = Faulty::start("faulty");
+    let slow = EchoServer::start("slow");
+    let registries = [
+        Registry::fixed("faulty", faulty.addr()),
+        Registry::fixed("refused", closed_port()),
+        Registry::fixed("slow", slow.addr()),
+    ];
+    let ingresses = [
+        route("faulty", FAULTY, "faulty.static"),
+        route("timed", TIMED, "faulty.static").annotation("higress.io/timeout", "1"),
+        route("refused", REFUSED, "refused.static"),
+        route("slow", SLOW, "slow.static"),
+    ];
+    let mut gw = start(&registries, &ingresses, None).await;
+    let client = gw.client().clone();
+    eventually(DEADLINE, || async {
+        let reply = client.get(FAULTY, "/ok").await?.expect_status(200)?;
+        match reply.headers.get("x-faulty") {
+            Some(_) => Ok(()),
+            None => Err(format!("not the faulty backend: {}", reply.summary())),
+        }
+    })
+    .await;
+    client.eventually_backend(SLOW, "/get", "slow").await;
+    let mut failures = Vec::new();
+    let ok_after =
+        |what: &str, failures: &mut Vec<String>, reply: Result<Reply, String>| match reply {
+            Ok(r) if r.status.as_u16() == 200 => {}
+            Ok(r) => failures.push(format!("{what}: next request got {}", r.summary())),
+            Err(e) => failures.push(format!("{what}: next request failed: {e}")),
+        };
+
+    // Closed mid-body: the client sees a short, aborted response, quickly.
+    faulty.take();
+    let mut conn = Http1::new(connect(&gw).await);
+    let started = Instant::now();
+    conn.send_head("GET", FAULTY, "/abort-body", &[])
+        .await
+        .unwrap();
+    let result = conn.read_reply().await;
+    let took = started.elapsed();
+    match &result {
+        Ok(r) if r.body.len() == ABORT_LEN => failures.push(format!(
+            "abort mid-body: the client got a complete {}-byte body (status {})",
+            r.body.len(),
+            r.status
+        )),
+        Ok(r) if r.status == 200 && r.body.len() > ABORT_SENT => failures.push(format!(
+            "abort mid-body: {} body bytes, more than the {ABORT_SENT} sent",
+            r.body.len()
+        )),
+        _ => {}
+    }
+    if took > QUICK {
+        failures.push(format!("abort mid-body: took {took:?} ({result:?})"));
+    }
+    ok_after(
+        "abort mid-body",
+        &mut failures,
+        client.get(FAULTY, "/ok").await,
+    );
+
+    // Refused connections: 503, quickly.
+    let (reply, took) = timed_get(&client, REFUSED, "/get").await;
+    match reply {
+        Ok(r) if r.status.as_u16() == 503 && took < QUICK => {}
+        Ok(r) => failures.push(format!(
+            "refused: want 503 < 1 s, got {} after {took:?}",
+            r.summary()
+        )),
+        Err(e) => failures.push(format!("refused: {e} after {took:?}")),
+    }
+
+    // Accepted but never answered, `timeout: 1`: 504 after about a second.
+    let (reply, took) = timed_get(&client, TIMED, "/hang").await;
+    match reply {
+        Ok(r)
+            if r.status.as_u16() == 504
+                && took >= Duration::from_millis(900)
+                && took < Duration::from_millis(2_500) => {}
+        Ok(r) => failures.push(format!(
+            "hang with timeout 1: want 504 in ~1 s, got {} after {took:?}",
+            r.summary()
+        )),
+        Err(e) => failures.push(format!("hang with timeout 1: {e} after {took:?}")),
+    }
+    ok_after("hang", &mut failures, client.get(TIMED, "/ok").await);
+
+    // Slow to first byte (2 s) without a timeout annotation: still served.
+    let (reply, took) = timed_get(&client, SLOW, "/delay/2000").await;
+    match reply {
+        Ok(r) if r.status.as_u16() == 200 && r.echo_name() == Some("slow") => {}
+        Ok(r) => failures.push(format!(
+            "2 s first byte: want 200, got {} after {took:?}",
+            r.summary()
+        )),
+        Err(e) => failures.push(format!("2 s first byte: {e} after {took:?}")),
+    }
+
+    // Not HTTP at all: 502, quickly.
+    let (reply, took) = timed_get(&client, FAULTY, "/garbage").await;
+    match reply {
+        Ok(r) if r.status.as_u16() == 502 && took < QUICK => {}
+        Ok(r) => failures.push(format!(
+            "garbage: want 502 < 1 s, got {} after {took:?}",
+            r.summary()
+        )),
+        Err(e) => failures.push(format!("garbage: {e} after {took:?}")),
+    }
+    ok_after("garbage", &mut failures, client.get(FAULTY, "/ok").await);
+
+    // Reset before the response head: 503, quickly.
+    let (reply, took) = timed_get(&client, FAULTY, "/reset").await;
+    match reply {
+        Ok(r) if r.status.as_u16() == 503 && took < QUICK => {}
+        Ok(r) => failures.push(format!(
+            "reset: want 503 < 1 s, got {} after {took:?}",
+            r.summary()
+        )),
+        Err(e) => failures.push(format!("reset: {e} after {took:?}")),
+    }
+    ok_after("reset", &mut failures, client.get(FAULTY, "/ok").await);
+
+    assert_alive(&mut gw, "after upstream faults");
+    assert!(
+        failures.is_empty(),
+        "upstream fault cases failed:\n  {}",
+        failures.join("\n  ")
+    );
+}
+
+#[tokio::test]
+async fn retries_obey_next_upstream_tries_on_resets() {
+    const TWO: &str = "two.tries.example.com";
+    const THREE: &str = "three.tries.example.com";
+    const OFF: &str = "off.tries.example.com";
+    let resetters: Vec<Faulty> = (0..4).map(|i| Faulty::start(&format!("r{i}"))).collect();
+    let addrs: Vec<SocketAddr> = resetters.iter().map(Faulty::addr).collect();
+    let ingresses = [
+        route("two", TWO, "resets.static")
+            .annotation("higress.io/proxy-next-upstream-tries", "2")
+            .annotation("higress.io/proxy-next-upstream", "error"),
+        route("three", THREE, "resets.static")
+            .annotation("higress.io/proxy-next-upstream-tries", "3")
+            .annotation("higress.io/proxy-next-upstream", "error"),
+        route("off", OFF, "resets.static")
+            .annotation("nginx.ingress.kubernetes.io/proxy-next-upstream", "off"),
+    ];
+    let gw = start(&[pool("resets", &addrs)], &ingresses, None).await;
+    let client = gw.client();
+    for host in [TWO, THREE, OFF] {
+        client.eventually_status(host, "/ok", 200).await;
+    }
+    let seen = || -> usize { resetters.iter().map(|r| r.take().len()).sum() };
+    seen();
+    let mut failures = Vec::new();
+    for (host, tries) in [(TWO, 2), (THREE, 3), (OFF, 1)] {
+        for i in 0..4 {
+            let (reply, took) = timed_get(client, host, "/reset").await;
+            let n = seen();
+            let status = reply.as_ref().map(|r| r.status.as_u16()).ok();
+            if n != tries || status != Some(503) || took > QUICK {
+                failures.push(format!(
+                    "{host} #{i}: want 503 after {tries} upstream attempt(s) < 1 s, got {:?} after {n} attempt(s) in {took:?}",
+                    reply.map(|r| r.summary())
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "retry cases failed:\n  {}",
+        failures.join("\n  ")
+    );
+}
+
+#[tokio::test]
+async fn a_closed_endpoint_among_three_loses_no_request() {
+    const HOST: &str = "passive.example.com";
+    let a = EchoServer::start("a");
+    let b = EchoServer::start("b");
+    let registry = pool("three", &[a.addr(), closed_port(), b.addr()]);
+    let gw = start(&[registry], &[route("three", HOST, "three.static")], None).await;
+    let client = gw.client();
+    client.eventually_status(HOST, "/get", 200).await;
+    let mut failures = Vec::new();
+    let started = Instant::now();
+    for i in 0..100 {
+        match client.get(HOST, &format!("/get?i={i}")).await {
+            Ok(r) if r.status.as_u16() == 200 && matches!(r.echo_name(), Some("a" | "b")) => {}
+            Ok(r) => failures.push(format!("request {i}: {}", r.summary())),
+            Err(e) => failures.push(format!("request {i}: {e}")),
+        }
+    }
+    let took = started.elapsed();
+    assert!(
+        failures.is_empty(),
+        "{} of 100 requests failed with one endpoint closed:\n  {}",
+        failures.len(),
+        failures.join("\n  ")
+    );
+    assert!(a.hits() > 0 && b.hits() > 0, "both live endpoints serve");
+    assert!(took < Duration::from_secs(10), "100 requests took {took:?}");
+}
+
+// ---------------------------------------------------------------------------
+// 2. Hostile clients
+// ---------------------------------------------------------------------------
+
+const ECHO_HOST: &str = "echo.example.com";
+
+/// An echo backend `name` behind `ECHO_HOST`, with `options` in `higress-config`.
+async fn echo_gateway(echo: &EchoServer, options: Option<&str>) -> Gantry {
+    let gw = start(
+        &[Registry::fixed("echo", echo.addr())],
+        &[route("echo", ECHO_HOST, "echo.static")],
+        options,
+    )
+    .await;
+    gw.client()
+        .eventually_backend(ECHO_HOST, "/get", echo.name())
+        .await;
+    gw
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowloris_does_not_starve_normal_clients() {
+    const LORIS: usize = 50;
+    let echo = EchoServer::start("echo");
+    let mut gw = echo_gateway(&echo, None).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicU64::new(0));
+    let mut loris = JoinSet::new();
+    for i in 0..LORIS {
+        let mut stream = connect(&gw).await;
+        let (stop, sent) = (stop.clone(), sent.clone());
+        loris.spawn(async move {
+            let head = format!("GET /loris/{i} HTTP/1.1\r\nHost: {ECHO_HOST}\r\nX-Loris: ");
+            for byte in head.bytes().chain(std::iter::repeat(b'a')) {
+                if stop.load(Ordering::Relaxed) {
+                    return true;
+                }
+                if stream.write_all(&[byte]).await.is_err() {
+                    return false;
+                }
+                sent.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            true
+        });
+    }
+    // Let every slow client get its head started.
+    eventually(DEADLINE, || async {
+        let n = sent.load(Ordering::Relaxed);
+        if n >= (LORIS * 10) as u64 {
+            Ok(())
+        } else {
+            Err(format!("{n} slowloris bytes sent"))
+        }
+    })
+    .await;
+
+    let client = Client::new(gw.http_port());
+    let mut latencies = Vec::new();
+    let mut failures = Vec::new();
+    for i in 0..100 {
+        let (reply, took) = timed_get(&client, ECHO_HOST, &format!("/get?i={i}")).await;
+        latencies.push(took);
+        match reply {
+            Ok(r) if r.status.as_u16() == 200 => {}
+            Ok(r) => failures.push(format!("request {i}: {}", r.summary())),
+            Err(e) => failures.push(format!("request {i}: {e}")),
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut still_open = 0;
+    while let Some(open) = loris.join_next().await {
+        still_open += usize::from(open.unwrap());
+    }
+    let p99 = percentile(&mut latencies, 99);
+    let p50 = percentile(&mut latencies, 50);
+    eprintln!(
+        "slowloris: p50 {p50:?}, p99 {p99:?}, {still_open}/{LORIS} slow connections still open"
+    );
+    assert!(
+        failures.is_empty(),
+        "requests failed next to {LORIS} slowloris connections:\n  {}",
+        failures.join("\n  ")
+    );
+    assert!(
+        p99 < Duration::from_millis(200),
+        "p99 {p99:?} (p50 {p50:?}) next to {LORIS} slowloris connections"
+    );
+    assert!(
+        echo.requests()
+            .iter()
+            .all(|r| !r.path.starts_with("/loris")),
+        "an unfinished request head reached the backend"
+    );
+    assert_alive(&mut gw, "after slowloris");
+}
+
+#[tokio::test]
+async fn oversized_headers_get_431() {
+    let echo = EchoServer::start("echo");
+    let mut gw = echo_gateway(&echo, Some("downstream:\n  maxRequestHeadersKb: 2")).await;
+    let before = echo.hits();
+    let mut failures = Vec::new();
+    for (what, pad) in [
+        ("one 3 KB header", "x".repeat(3 * 1024)),
+        ("one 64 KB header", "x".repeat(64 * 1024)),
+    ] {
+        let request = format!("GET /get HTTP/1.1\r\nHost: {ECHO_HOST}\r\nX-Pad: {pad}\r\n\r\n");
+        let (bytes, _) = exchange(&gw, request.as_bytes(), Duration::from_secs(2)).await;
+        if statuses(&bytes).first() != Some(&431) {
+            failures.push(format!("{what}: want 431, got {}", excerpt(&bytes)));
+        }
+    }
+    // Many small headers adding up past the limit.
+    let many: String = (0..100)
+        .map(|i| format!("X-H{i}: {}\r\n", "v".repeat(40)))
+        .collect();
+    let request = format!("GET /get HTTP/1.1\r\nHost: {ECHO_HOST}\r\n{many}\r\n");
+    let (bytes, _) = exchange(&gw, request.as_bytes(), Duration::from_secs(2)).await;
+    if statuses(&bytes).first() != Some(&431) {
+        failures.push(format!(
+            "100 x 50-byte headers: want 431, got {}",
+            excerpt(&bytes)
+        ));
+    }
+    if echo.hits() != before {
+        failures.push(format!(
+            "{} oversized request(s) reached the backend",
+            echo.hits() - before
+        ));
+    }
+    gw.client()
+        .get(ECHO_HOST, "/get")
+        .await
+        .unwrap()
+        .expect_backend("echo")
+        .unwrap();
+    assert_alive(&mut gw, "after oversized headers");
+    assert!(
+        failures.is_empty(),
+        "oversized headers:\n  {}",
+        failures.join("\n  ")
+    );
+}
+
+#[tokio::test]
+async fn smuggling_attempts_are_rejected_and_never_split() {
+    let echo = EchoServer::start("echo");
+    let mut gw = echo_gateway(&echo, None).await;
+    let smuggled = format!("GET /smuggled HTTP/1.1\r\nHost: {ECHO_HOST}\r\n\r\n");
+    let cases = [
+        (
+            "CL + TE: chunked",
+            format!(
+                "POST /post HTTP/1.1\r\nHost: {ECHO_HOST}\r\nContent-Length: {}\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n{smuggled}",
+                5 + smuggled.len()
+            ),
+        ),
+        (
+            "TE: chunked + CL",
+            format!(
+                "POST /post HTTP/1.1\r\nHost: {ECHO_HOST}\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n{smuggled}"
+            ),
+        ),
+        (
+            "duplicate differing CL",
+            format!(
+                "POST /post HTTP/1.1\r\nHost: {ECHO_HOST}\r\nContent-Length: 0\r\nContent-Length: {}\r\n\r\n{smuggled}",
+                smuggled.len()
+            ),
+        ),
+        (
+            "CL list with differing values",
+            format!(
+                "POST /post HTTP/1.1\r\nHost: {ECHO_HOST}\r\nContent-Length: 0, {}\r\n\r\n{smuggled}",
+                smuggled.len()
+            ),
+        ),
+    ];
+    let quiet = Duration::from_millis(1_500);
+    let runs = futures_util::future::join_all(
+        cases
+            .iter()
+            .map(|(_, request)| exchange(&gw, request.as_bytes(), quiet)),
+    )
+    .await;
+    let mut failures = Vec::new();
+    for ((what, request), (bytes, closed)) in cases.iter().zip(runs) {
+        let got = statuses(&bytes);
+        let rejected = got == [400] || (got.is_empty() && closed);
+        if !rejected {
+            failures.push(format!(
+                "{what}: want 400 (or a closed connection), got statuses {got:?}, closed {closed}; request {request:?}; reply {}",
+                excerpt(&bytes)
+            ));
+        }
+    }
+    let forwarded: Vec<String> = echo
+        .requests()
+        .iter()
+        .filter(|r| r.path != "/get")
+        .map(|r| format!("{} {} body {:?}", r.method, r.path, r.body_text()))
+        .collect();
+    if forwarded.iter().any(|r| r.contains("/smuggled")) {
+        failures.push(format!(
+            "a smuggled request reached the backend: {forwarded:?}"
+        ));
+    } else if !forwarded.is_empty() {
+        failures.push(format!("ambiguous requests were forwarded: {forwarded:?}"));
+    }
+    gw.client()
+        .get(ECHO_HOST, "/get")
+        .await
+        .unwrap()
+        .expect_backend("echo")
+        .unwrap();
+    assert_alive(&mut gw, "after smuggling attempts");
+    assert!(
+        failures.is_empty(),
+        "smuggling:\n  {}",
+        failures.join("\n  ")
+    );
+}
+
+#[tokio::test]
+async fn malformed_request_lines_get_400() {
+    let echo = EchoServer::start("echo");
+    let mut gw = echo_gateway(&echo, None).await;
+    let host = format!("Host: {ECHO_HOST}\r\n\r\n");
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "method with (",
+            format!("G(T /get HTTP/1.1\r\n{host}").into_bytes(),
+        ),
+        (
+            "method with @",
+            format!("GE@T /get HTTP/1.1\r\n{host}").into_bytes(),
+        ),
+        (
+            "empty method",
+            format!(" /get HTTP/1.1\r\n{host}").into_bytes(),
+        ),
+        (
+            "relative path",
+            format!("GET foo HTTP/1.1\r\n{host}").into_bytes(),
+        ),
+        (
+            "control char in path",
+            format!("GET /a\x01b HTTP/1.1\r\n{host}").into_bytes(),
+        ),
+        (
+            "DEL in path",
+            format!("GET /a\x7fb HTTP/1.1\r\n{host}").into_bytes(),
+        ),
+        (
+            "space in path",
+            format!("GET /a b HTTP/1.1\r\n{host}").into_bytes(),
+        ),
+        (
+            "NUL in path",
+            format!("GET /a\x00b HTTP/1.1\r\n{host}").into_bytes(),
+        ),
+        (
+            "bad version",
+            format!("GET /get HTTP/9.9\r\n{host}").into_bytes(),
+        ),
+        ("bare LF junk", b"\x16\x03\x01\x02\x00\x01\x00\n\n".to_vec()),
+    ];
+    let quiet = Duration::from_millis(1_500);
+    let runs = futures_util::future::join_all(
+        cases
+            .iter()
+            .map(|(_, request)| exchange(&gw, request, quiet)),
+    )
+    .await;
+    let mut failures = Vec::new();
+    for ((what, request), (bytes, closed)) in cases.iter().zip(runs) {
+        let got = statuses(&bytes);
+        if got != [400] {
+            failures.push(format!(
+                "{what}: want 400, got statuses {got:?}, closed {closed}; request {:?}; reply {}",
+                String::from_utf8_lossy(request),
+                excerpt(&bytes)
+            ));
+        }
+    }
+    let forwarded: Vec<String> = echo
+        .requests()
+        .iter()
+        .filter(|r| r.path != "/get")
+        .map(|r| format!("{} {:?}", r.method, r.path))
+        .collect();
+    if !forwarded.is_empty() {
+        failures.push(format!(
+            "malformed requests reached the backend: {forwarded:?}"
+        ));
+    }
+    gw.client()
+        .get(ECHO_HOST, "/get")
+        .await
+        .unwrap()
+        .expect_backend("echo")
+        .unwrap();
+    assert_alive(&mut gw, "after malformed requests");
+    assert!(
+        failures.is_empty(),
+        "malformed requests:\n  {}",
+        failures.join("\n  ")
+    );
+}
+
+/// How many idle keep-alive connections to hold open (the issue asks for 10k; the test
+/// process and the gateway both need one descriptor per connection).
+const IDLE: usize = 10_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_idle_keep_alive_connections() {
+    let echo = EchoServer::start("echo");
+    let mut gw = echo_gateway(&echo, None).await;
+    let fds_before = open_fds(gw.pid());
+    let port = gw.http_port();
+    // One request each (answered by the gateway itself: no route), then left idle.
+    let started = Instant::now();
+    let mut opening = JoinSet::new();
+    let mut conns = Vec::with_capacity(IDLE);
+    let mut errors = Vec::new();
+    for i in 0..IDLE {
+        if opening.len() >= 128 {
+            match opening.join_next().await.unwrap().unwrap() {
+                Ok(conn) => conns.push(conn),
+                Err(e) => errors.push(e),
+            }
+        }
+        opening.spawn(async move {
+            let stream = TcpStream::connect(("127.0.0.1", port))
+                .await
+                .map_err(|e| format!("connect #{i}: {e}"))?;
+            let mut conn = Http1::new(stream);
+            let reply = conn
+                .get("idle.invalid", "/")
+                .await
+                .map_err(|e| format!("request #{i}: {e}"))?;
+            if reply.status != 404 {
+                return Err(format!("request #{i}: {}", reply.summary()));
+            }
+            Ok(conn)
+        });
+    }
+    while let Some(done) = opening.join_next().await {
+        match done.unwrap() {
+            Ok(conn) => conns.push(conn),
+            Err(e) => errors.push(e),
+        }
+    }
+    let opened = started.elapsed();
+    assert!(
+        errors.is_empty(),
+        "{} of {IDLE} idle connections failed (after {opened:?}); first: {:?}",
+        errors.len(),
+        &errors[..errors.len().min(5)]
+    );
+    let fds_held = open_fds(gw.pid());
+    eprintln!(
+        "{IDLE} idle connections opened in {opened:?}; gantry fds {fds_before:?} -> {fds_held:?}"
+    );
+
+    // A normal client keeps being served while they sit idle.
+    let client = Client::new(port);
+    let mut latencies = Vec::new();
+    for i in 0..50 {
+        let (reply, took) = timed_get(&client, ECHO_HOST, &format!("/get?i={i}")).await;
+        reply.unwrap().expect_backend("echo").unwrap();
+        latencies.push(took);
+    }
+    let p99 = percentile(&mut latencies, 99);
+    assert!(
+        p99 < Duration::from_millis(200),
+        "p99 {p99:?} with {IDLE} idle connections"
+    );
+    // The idle connections are still usable (a sample of them).
+    for (i, conn) in conns.iter_mut().enumerate().step_by(IDLE / 20) {
+        let reply = conn
+            .get(ECHO_HOST, "/get")
+            .await
+            .unwrap_or_else(|e| panic!("idle connection #{i}: {e}"));
+        assert_eq!(
+            reply.status,
+            200,
+            "idle connection #{i}: {}",
+            reply.summary()
+        );
+    }
+
+    drop(conns);
+    assert_alive(&mut gw, "after closing the idle connections");
+    client
+        .get(ECHO_HOST, "/get")
+        .await
+        .unwrap()
+        .expect_backend("echo")
+        .unwrap();
+    // The gateway lets go of their descriptors.
+    if let Some(before) = fds_before {
+        let pid = gw.pid();
+        eventually(DEADLINE, || async move {
+            match open_fds(pid) {
+                Some(n) if n < before + 200 => Ok(()),
+                n => Err(format!(
+                    "gantry still has {n:?} fds open (had {before} before)"
+                )),
+            }
+        })
+        .await;
+    }
+}
