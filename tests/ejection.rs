@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use gantry_tests::{eventually, free_port, ConfigDir, EchoServer, Gantry, Ingress, Path, Registry};
+use gantry_tests::{eventually, free_port, ConfigDir, EchoServer, Gantry, Ingress, Path};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const HOST: &str = "pool.example.com";
