@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gantry_tests::backend::{read_request_head, Background};
+use gantry_tests::echo::Recorded;
 use gantry_tests::http1::Http1;
+use gantry_tests::tls::{ingress_with_tls, secret_file, TestCert, TlsClient};
 use gantry_tests::{
     closed_port, eventually, Client, ConfigDir, EchoServer, Gantry, Ingress, Path, Registry, Reply,
     DEADLINE,
@@ -388,12 +390,26 @@ async fn retries_obey_next_upstream_tries_on_resets() {
     let mut failures = Vec::new();
     for (host, tries) in [(TWO, 2), (THREE, 3), (OFF, 1)] {
         for i in 0..4 {
+            // Even rounds first leave a kept-alive connection to every endpoint in the pool:
+            // a reset on a reused connection is an attempt like any other.
+            let warm = i % 2 == 0;
+            if warm {
+                for _ in 0..resetters.len() {
+                    client
+                        .get(host, "/ok")
+                        .await
+                        .unwrap()
+                        .expect_status(200)
+                        .unwrap();
+                }
+                seen();
+            }
             let (reply, took) = timed_get(client, host, "/reset").await;
             let n = seen();
             let status = reply.as_ref().map(|r| r.status.as_u16()).ok();
             if n != tries || status != Some(503) || took > QUICK {
                 failures.push(format!(
-                    "{host} #{i}: want 503 after {tries} upstream attempt(s) < 1 s, got {:?} after {n} attempt(s) in {took:?}",
+                    "{host} #{i} (warm pool: {warm}): want 503 after {tries} upstream attempt(s) < 1 s, got {:?} after {n} attempt(s) in {took:?}",
                     reply.map(|r| r.summary())
                 ));
             }
@@ -624,7 +640,10 @@ async fn smuggling_attempts_are_rejected_and_never_split() {
     let mut failures = Vec::new();
     for ((what, request), (bytes, closed)) in cases.iter().zip(runs) {
         let got = statuses(&bytes);
-        let rejected = got == [400] || (got.is_empty() && closed);
+        // RFC 9112 §6.1 also lets a server read the body as chunked (ignoring
+        // Content-Length) if it closes the connection afterwards; allowed here when the
+        // backend saw one request without Content-Length (checked below).
+        let rejected = got == [400] || (got.is_empty() && closed) || (got == [200] && closed);
         if !rejected {
             failures.push(format!(
                 "{what}: want 400 (or a closed connection), got statuses {got:?}, closed {closed}; request {request:?}; reply {}",
@@ -632,18 +651,40 @@ async fn smuggling_attempts_are_rejected_and_never_split() {
             ));
         }
     }
-    let forwarded: Vec<String> = echo
+    let forwarded: Vec<Recorded> = echo
         .requests()
-        .iter()
-        .filter(|r| r.path != "/get")
-        .map(|r| format!("{} {} body {:?}", r.method, r.path, r.body_text()))
+        .into_iter()
+        .filter(|r| r.path != "/get" && !r.path.starts_with("/a%"))
         .collect();
-    if forwarded.iter().any(|r| r.contains("/smuggled")) {
+    let described: Vec<String> = forwarded
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {:?} body {:?}",
+                r.method,
+                r.path,
+                r.headers,
+                r.body_text()
+            )
+        })
+        .collect();
+    if forwarded.iter().any(|r| r.path != "/post") {
         failures.push(format!(
-            "a smuggled request reached the backend: {forwarded:?}"
+            "a smuggled request reached the backend: {described:?}"
         ));
-    } else if !forwarded.is_empty() {
-        failures.push(format!("ambiguous requests were forwarded: {forwarded:?}"));
+    }
+    if forwarded
+        .iter()
+        .any(|r| r.header("content-length").is_some())
+    {
+        failures.push(format!(
+            "an ambiguous request was forwarded with its Content-Length: {described:?}"
+        ));
+    }
+    if forwarded.len() > 2 {
+        failures.push(format!(
+            "more than the two CL + TE requests were forwarded: {described:?}"
+        ));
     }
     gw.client()
         .get(ECHO_HOST, "/get")
@@ -660,7 +701,7 @@ async fn smuggling_attempts_are_rejected_and_never_split() {
 }
 
 #[tokio::test]
-async fn malformed_request_lines_get_400() {
+async fn malformed_request_lines_are_rejected_or_escaped() {
     let echo = EchoServer::start("echo");
     let mut gw = echo_gateway(&echo, None).await;
     let host = format!("Host: {ECHO_HOST}\r\n\r\n");
@@ -682,26 +723,34 @@ async fn malformed_request_lines_get_400() {
             format!("GET foo HTTP/1.1\r\n{host}").into_bytes(),
         ),
         (
-            "control char in path",
+            "control char in path (escaped)",
             format!("GET /a\x01b HTTP/1.1\r\n{host}").into_bytes(),
         ),
         (
-            "DEL in path",
+            "DEL in path (escaped)",
             format!("GET /a\x7fb HTTP/1.1\r\n{host}").into_bytes(),
         ),
         (
-            "space in path",
+            "space in path (escaped)",
             format!("GET /a b HTTP/1.1\r\n{host}").into_bytes(),
         ),
         (
-            "NUL in path",
+            "NUL in path (escaped)",
             format!("GET /a\x00b HTTP/1.1\r\n{host}").into_bytes(),
         ),
         (
             "bad version",
             format!("GET /get HTTP/9.9\r\n{host}").into_bytes(),
         ),
-        ("bare LF junk", b"\x16\x03\x01\x02\x00\x01\x00\n\n".to_vec()),
+        (
+            "TLS-like junk",
+            [
+                &b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"[..],
+                &[0xaa; 30],
+                b"\r\n\r\n",
+            ]
+            .concat(),
+        ),
     ];
     let quiet = Duration::from_millis(1_500);
     let runs = futures_util::future::join_all(
@@ -713,7 +762,10 @@ async fn malformed_request_lines_get_400() {
     let mut failures = Vec::new();
     for ((what, request), (bytes, closed)) in cases.iter().zip(runs) {
         let got = statuses(&bytes);
-        if got != [400] {
+        // Pingora percent-encodes a few illegal bytes in the target (as nginx tolerates
+        // them); such requests may be served, but only ever in escaped form (checked below).
+        let escaped_ok = what.ends_with("(escaped)") && got == [200];
+        if got != [400] && !escaped_ok {
             failures.push(format!(
                 "{what}: want 400, got statuses {got:?}, closed {closed}; request {:?}; reply {}",
                 String::from_utf8_lossy(request),
@@ -724,7 +776,7 @@ async fn malformed_request_lines_get_400() {
     let forwarded: Vec<String> = echo
         .requests()
         .iter()
-        .filter(|r| r.path != "/get")
+        .filter(|r| r.path != "/get" && !r.path.starts_with("/a%"))
         .map(|r| format!("{} {:?}", r.method, r.path))
         .collect();
     if !forwarded.is_empty() {
@@ -849,4 +901,143 @@ async fn ten_thousand_idle_keep_alive_connections() {
         })
         .await;
     }
+}
+
+// ---------------------------------------------------------------------------
+// 3. Route and certificate churn under load (plain reloads: `reload.rs`)
+// ---------------------------------------------------------------------------
+
+const STABLE: &str = "stable.example.com";
+const EXTRA: &str = "extra.example.com";
+
+/// The stable Ingress (weighted `one`/`two`) with its TLS Secret `cert-churn`.
+fn stable_ingress(weight_one: u8) -> (String, String) {
+    let destination = format!("{weight_one}% one.static\n{}% two.static", 100 - weight_one);
+    let ingress = route("stable", STABLE, &destination);
+    (
+        ingress.file(),
+        ingress_with_tls(&ingress, &[(&[STABLE], "cert-churn")]),
+    )
+}
+
+/// Load on the stable host until `stop`: plain HTTP on pooled connections, or HTTPS on a
+/// new connection per request. Returns (answered, failures).
+fn churn_worker(
+    gw: &Gantry,
+    tls: Option<TlsClient>,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<(u64, Vec<String>)> {
+    let client = Client::new(gw.http_port());
+    let https_port = gw.https_port();
+    tokio::spawn(async move {
+        let (mut ok, mut failures) = (0u64, Vec::new());
+        while !stop.load(Ordering::Relaxed) {
+            let result = match &tls {
+                None => client
+                    .get(STABLE, "/load")
+                    .await
+                    .map(|r| (r.status.as_u16(), r.echo_name().map(str::to_owned))),
+                Some(tls) => match tls.connect(https_port, STABLE).await {
+                    Ok(stream) => Http1::new(stream)
+                        .get(STABLE, "/load")
+                        .await
+                        .map(|r| (r.status, r.echo_name().map(str::to_owned))),
+                    Err(e) => Err(format!("handshake: {e}")),
+                },
+            };
+            match result {
+                Ok((200, Some(name))) if name == "one" || name == "two" => ok += 1,
+                Ok((status, name)) => failures.push(format!("{status} from {name:?}")),
+                Err(e) => failures.push(e),
+            }
+        }
+        (ok, failures)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn route_churn_and_certificate_rotation_lose_no_request() {
+    const EDITS: usize = 16;
+    let one = EchoServer::start("one");
+    let two = EchoServer::start("two");
+    let three = EchoServer::start("three");
+    let certs = [TestCert::new(&[STABLE]), TestCert::new(&[STABLE])];
+    let config = ConfigDir::new();
+    config.write_mcpbridge(&[
+        Registry::fixed("one", one.addr()),
+        Registry::fixed("two", two.addr()),
+        Registry::fixed("three", three.addr()),
+    ]);
+    config.write(
+        &secret_file("cert-churn"),
+        &certs[0].secret_yaml("cert-churn"),
+    );
+    let (file, yaml) = stable_ingress(50);
+    config.write(&file, &yaml);
+    let gw = Gantry::builder().https(true).start(config).await;
+    gw.client().eventually_status(STABLE, "/get", 200).await;
+    let tls = TlsClient::new(&[&certs[0], &certs[1]]);
+    let port = gw.https_port();
+    let leaf_is = |i: usize| {
+        let tls = &tls;
+        let want = certs[i].der.clone();
+        async move {
+            let stream = tls.connect(port, STABLE).await?;
+            let (_, conn) = stream.get_ref();
+            match conn.peer_certificates().and_then(|c| c.first()) {
+                Some(leaf) if *leaf == want => Ok(()),
+                _ => Err(format!("new connections do not get certificate #{i} yet")),
+            }
+        }
+    };
+    eventually(DEADLINE, || leaf_is(0)).await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers = vec![
+        churn_worker(&gw, None, stop.clone()),
+        churn_worker(&gw, None, stop.clone()),
+        churn_worker(&gw, Some(tls.clone()), stop.clone()),
+    ];
+    let extra = route("extra", EXTRA, "three.static");
+    let client = gw.client();
+    for i in 0..EDITS {
+        match i % 4 {
+            0 => {
+                gw.config().write_ingress(&extra);
+                client.eventually_backend(EXTRA, "/get", "three").await;
+            }
+            1 => {
+                let (file, yaml) = stable_ingress(if i % 8 == 1 { 90 } else { 10 });
+                gw.config().write(&file, &yaml);
+            }
+            2 => {
+                let next = (i / 4 + 1) % 2;
+                gw.config().write(
+                    &secret_file("cert-churn"),
+                    &certs[next].secret_yaml("cert-churn"),
+                );
+                eventually(DEADLINE, || leaf_is(next)).await;
+            }
+            _ => {
+                gw.config().remove(&extra.file());
+                client.eventually_status(EXTRA, "/get", 404).await;
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (mut served, mut failures) = (0, Vec::new());
+    for worker in workers {
+        let (ok, failed) = worker.await.unwrap();
+        served += ok;
+        failures.extend(failed);
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} requests failed during {EDITS} route/weight/certificate edits: {:?}",
+        failures.len(),
+        served + failures.len() as u64,
+        &failures[..failures.len().min(5)]
+    );
+    assert!(served > 100, "only {served} requests were sent under load");
+    assert!(one.hits() > 0 && two.hits() > 0);
 }

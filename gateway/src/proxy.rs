@@ -171,6 +171,10 @@ impl ProxyHttp for GatewayProxy {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Self::CTX) -> Result<bool> {
+        if !valid_target(session.req_header()) {
+            respond(session, 400, Vec::new(), "invalid request target\n".into()).await?;
+            return Ok(true);
+        }
         let table = match ctx.table.clone() {
             Some(t) => t,
             None => self.table.load_full(),
@@ -411,17 +415,20 @@ impl ProxyHttp for GatewayProxy {
             return e;
         }
         let method = session.req_header().method.clone();
-        match ctx.policy().and_then(|p| p.retry.clone()) {
-            Some(r)
-                if r.retries_errors()
-                    && r.allows_method(&method)
-                    && ctx.attempts < r.attempts
-                    && !truncated =>
-            {
-                e.set_retry(true);
-            }
-            _ if !method.is_idempotent() || truncated => e.set_retry(false),
-            _ => e.retry.decide_reuse(client_reused),
+        let retry = ctx.policy().and_then(|p| p.retry.clone());
+        // The attempt limit holds for failures on pooled connections too.
+        let limit = retry
+            .as_ref()
+            .map_or(DEFAULT_CONNECT_TRIES, |r| r.attempts.max(1));
+        if ctx.attempts >= limit || truncated {
+            e.set_retry(false);
+            return e;
+        }
+        match retry {
+            Some(r) if r.retries_errors() && r.allows_method(&method) => e.set_retry(true),
+            Some(_) => e.set_retry(false),
+            None if !method.is_idempotent() => e.set_retry(false),
+            None => e.retry.decide_reuse(client_reused),
         }
         e
     }
@@ -642,6 +649,19 @@ impl GatewayProxy {
         ctx.lease = Some(lease);
         Box::new(peer)
     }
+}
+
+/// The raw request target must be origin-form (`/…`), absolute-form (`http(s)://…`) or
+/// `*` (OPTIONS), without control characters or spaces (Pingora's parser is lenient and
+/// would percent-encode them).
+fn valid_target(req: &RequestHeader) -> bool {
+    let raw = req.raw_path();
+    let form_ok = raw.starts_with(b"/")
+        || raw.starts_with(b"http://")
+        || raw.starts_with(b"https://")
+        || (raw == b"*" && req.method == http::Method::OPTIONS)
+        || (req.method == http::Method::CONNECT && !raw.is_empty());
+    form_ok && !raw.iter().any(|b| *b <= b' ' || *b == 0x7f)
 }
 
 /// Request attributes for hash and cookie balancing.
