@@ -70,8 +70,8 @@ echo \$! > run/gantry.pid
 echo "Gantry is now started. Check it with $dir/bin/status.sh"
 echo
 echo "Gantry Gateway is listening on:"
-echo "  http://0.0.0.0:$http"
-echo "  https://0.0.0.0:$https"
+[ "$http" != 0 ] && echo "  http://0.0.0.0:$http"
+[ "$https" != 0 ] && echo "  https://0.0.0.0:$https"
 echo "Admin API: http://localhost:$console/gantry/status"
 SH
 cat > "$dir/bin/shutdown.sh" <<SH
