@@ -39,6 +39,7 @@ impl Scanner {
         let first = self.cache.is_empty() && prev.revision() == 0;
         let mut seen = HashSet::new();
         let mut changed = false;
+        let mut jobs = Vec::new();
         for kind in ResourceKind::ALL {
             let dir = self.root.join(kind.plural());
             for path in yaml_files(&dir, &mut self.noticed) {
@@ -52,35 +53,16 @@ impl Scanner {
                 }
                 changed = true;
                 let label = self.label(&path);
-                let name = path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(|n| n.strip_suffix(".yaml"))
-                    .unwrap_or_default()
-                    .to_string();
-                let parsed = match std::str::from_utf8(&bytes) {
-                    Ok(text) => parse_source(
-                        SourceContext {
-                            label: &label,
-                            dir_kind: Some(kind),
-                            default_name: Some(&name),
-                        },
-                        text,
-                    ),
-                    Err(e) => Err(Diagnostic::source_error(
-                        &label,
-                        format!("not UTF-8 text: {e}"),
-                    )),
-                };
-                self.cache.insert(
+                jobs.push(Job {
                     path,
-                    Cached {
-                        bytes,
-                        label,
-                        parsed,
-                    },
-                );
+                    kind,
+                    label,
+                    bytes,
+                });
             }
+        }
+        for (path, cached) in parse_all(jobs) {
+            self.cache.insert(path, cached);
         }
         self.notice_unknown_dirs();
         let before = self.cache.len();
@@ -130,6 +112,69 @@ impl Scanner {
             }
         }
     }
+}
+
+/// A changed file waiting to be parsed.
+struct Job {
+    path: PathBuf,
+    kind: ResourceKind,
+    label: String,
+    bytes: Vec<u8>,
+}
+
+/// Parses changed files, spread over the available cores when there are many (a large
+/// config loads in a fraction of the time).
+fn parse_all(jobs: Vec<Job>) -> Vec<(PathBuf, Cached)> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if jobs.len() < 64 || threads < 2 {
+        return jobs.into_iter().map(parse_job).collect();
+    }
+    let per_thread = jobs.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<Job>> = Vec::new();
+    let mut jobs = jobs.into_iter().peekable();
+    while jobs.peek().is_some() {
+        chunks.push(jobs.by_ref().take(per_thread).collect());
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| scope.spawn(move || chunk.into_iter().map(parse_job).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+fn parse_job(job: Job) -> (PathBuf, Cached) {
+    let name = job
+        .path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(".yaml"))
+        .unwrap_or_default()
+        .to_string();
+    let parsed = match std::str::from_utf8(&job.bytes) {
+        Ok(text) => parse_source(
+            SourceContext {
+                label: &job.label,
+                dir_kind: Some(job.kind),
+                default_name: Some(&name),
+            },
+            text,
+        ),
+        Err(e) => Err(Diagnostic::source_error(
+            &job.label,
+            format!("not UTF-8 text: {e}"),
+        )),
+    };
+    let cached = Cached {
+        bytes: job.bytes,
+        label: job.label,
+        parsed,
+    };
+    (job.path, cached)
 }
 
 /// The `*.yaml` files of a directory (sorted). `.yml` files are skipped with one warning,
