@@ -28,3 +28,6 @@ done
 step "tests"
 export GANTRY_BIN="$CARGO_TARGET_DIR/debug/gantry"
 cargo test --workspace -- --test-threads=2
+
+step "fuzz (60 s per target)"
+if [ "${GANTRY_SKIP_FUZZ:-0}" = 1 ]; then echo "skipped (GANTRY_SKIP_FUZZ=1)"; else fuzz/run.sh 60; fi
