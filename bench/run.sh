@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds gantry and gantry-bench in release mode, runs every benchmark (the
 # gantry-bench driver and the criterion bench `route_match`), and rewrites
-# docs/PERFORMANCE.md with the results.
+# docs/PERFORMANCE.md with the results; then bench/compare.sh adds the comparison with
+# nginx and HAProxy to it.
 #
 #   bench/run.sh                       # 100 edits per mode, 20 starts
 #   EDITS=20 RUNS=5 bench/run.sh       # quicker
@@ -116,3 +117,6 @@ $route_match
 DOC
 mv "$tmp" "$out"
 echo "wrote $out" >&2
+
+# Gantry next to nginx and HAProxy (installs them if missing); appends its own section.
+GANTRY_BIN="$CARGO_TARGET_DIR/release/gantry" OUT="$out" "$root/bench/compare.sh"
