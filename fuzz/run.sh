@@ -20,14 +20,6 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
 
-# The annotations target hard-codes the KNOWN keys of config-store; warn when they drift.
-known="$(sed -n '/^const KNOWN/,/^];/p' config-store/src/annotations/unsupported.rs |
-  grep -o '^ *"[^"]*"' | tr -d ' "' | sort -u)"
-for key in $known; do
-  grep -q "\"$key\"" fuzz/fuzz_targets/annotations.rs ||
-    echo "warning: annotation key '$key' missing from fuzz/fuzz_targets/annotations.rs KNOWN"
-done
-
 # No sanitizer: the workspace forbids unsafe code, so ASan would only slow things down; debug
 # assertions on, so integer overflow panics as it does in debug builds and tests.
 flags=(--fuzz-dir fuzz --sanitizer none --debug-assertions)

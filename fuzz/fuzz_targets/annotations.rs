@@ -12,93 +12,8 @@ use std::collections::BTreeMap;
 use config_store::annotations::{AnnotationReader, IngressAnnotations};
 use libfuzzer_sys::fuzz_target;
 
-/// The keys of `config-store/src/annotations/unsupported.rs` `KNOWN` (kept in sync by hand;
-/// `fuzz/run.sh` warns when that list has a key missing here).
-const KNOWN: &[&str] = &[
-    "canary",
-    "canary-by-header",
-    "canary-by-header-value",
-    "canary-by-header-pattern",
-    "canary-by-cookie",
-    "canary-weight",
-    "canary-weight-total",
-    "enable-cors",
-    "cors-allow-origin",
-    "cors-allow-methods",
-    "cors-allow-headers",
-    "cors-expose-headers",
-    "cors-allow-credentials",
-    "cors-max-age",
-    "auth-tls-secret",
-    "ssl-cipher",
-    "tls-min-protocol-version",
-    "tls-max-protocol-version",
-    "ssl-redirect",
-    "force-ssl-redirect",
-    "permanent-redirect",
-    "permanent-redirect-code",
-    "temporal-redirect",
-    "app-root",
-    "rewrite-target",
-    "use-regex",
-    "full-path-regex",
-    "upstream-vhost",
-    "rewrite-path",
-    "backend-protocol",
-    "proxy-ssl-secret",
-    "proxy-ssl-verify",
-    "proxy-ssl-name",
-    "proxy-ssl-server-name",
-    "whitelist-source-range",
-    "timeout",
-    "proxy-next-upstream",
-    "proxy-next-upstream-tries",
-    "proxy-next-upstream-timeout",
-    "enable-proxy-next-upstream",
-    "load-balance",
-    "upstream-hash-by",
-    "affinity",
-    "affinity-mode",
-    "affinity-canary-behavior",
-    "session-cookie-name",
-    "session-cookie-path",
-    "session-cookie-max-age",
-    "session-cookie-expires",
-    "route-limit-rpm",
-    "route-limit-rps",
-    "route-limit-burst-multiplier",
-    "default-backend",
-    "custom-http-errors",
-    "mirror-target-service",
-    "mirror-target-fqdn",
-    "mirror-target-fqdn-port",
-    "mirror-percentage",
-    "destination",
-    "ignore-path-case",
-    "match-method",
-    "request-header-control-add",
-    "request-header-control-update",
-    "request-header-control-remove",
-    "response-header-control-add",
-    "response-header-control-update",
-    "response-header-control-remove",
-    "rpc-destination-name",
-    "mcp-server",
-    "mcp-server-match-rule-domains",
-    "mcp-server-match-rule-type",
-    "mcp-server-match-rule-value",
-    "mcp-server-upstream-type",
-    "mcp-server-enable-path-rewrite",
-    "mcp-server-path-rewrite-prefix",
-    "mcp-sse-stateful-param-name",
-    "config-snippet",
-    "enable-rewrite",
-    "enable-header-control",
-    "resource-description",
-    "comment",
-    "auth-consumer-departments",
-    "auth-consumer-levels",
-    // Header/query match keys take a suffix (the header or parameter name).
+/// Header/query match keys take a suffix (the header or parameter name).
+const MATCH_KEYS: &[&str] = &[
     "exact-match-header-x-user",
     "prefix-match-header-x-user",
     "regex-match-header-x-user",
@@ -106,6 +21,15 @@ const KNOWN: &[&str] = &[
     "prefix-match-query-q",
     "regex-match-query-q",
 ];
+
+/// Every key the parsers read: config-store's list plus match keys.
+fn known_keys() -> Vec<&'static str> {
+    config_store::annotations::unsupported::KNOWN
+        .iter()
+        .chain(MATCH_KEYS)
+        .copied()
+        .collect()
+}
 
 const PREFIXES: &[&str] = &["higress.io/", "nginx.ingress.kubernetes.io/"];
 
@@ -146,13 +70,14 @@ fuzz_target!(|data: &[u8]| {
             // An already known key (as in the seeds) stays as it is.
             let known = PREFIXES
                 .iter()
-                .any(|p| k.strip_prefix(p).is_some_and(|rest| KNOWN.contains(&rest)));
+                .any(|p| k.strip_prefix(p).is_some_and(|rest| known_keys().contains(&rest)));
             if known {
                 return (k.to_string(), v.clone());
             }
             let b = k.bytes().next().unwrap_or(0) as usize;
-            let key = KNOWN[b % KNOWN.len()];
-            let prefix = PREFIXES[(b / KNOWN.len()) % PREFIXES.len()];
+            let keys = known_keys();
+            let key = keys[b % keys.len()];
+            let prefix = PREFIXES[(b / keys.len()) % PREFIXES.len()];
             (format!("{prefix}{key}"), v.clone())
         })
         .collect();

@@ -12,7 +12,7 @@ pub struct Unsupported(pub Vec<(String, &'static str)>);
 const RETIRED: &[&str] = &["auth-type", "auth-secret", "auth-secret-type", "auth-realm"];
 
 /// Keys Higress reads under either prefix (`match-*` keys are checked by shape).
-const KNOWN: &[&str] = &[
+pub const KNOWN: &[&str] = &[
     "canary",
     "canary-by-header",
     "canary-by-header-value",
