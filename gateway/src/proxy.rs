@@ -156,9 +156,22 @@ impl ProxyHttp for GatewayProxy {
 
     async fn early_request_filter(&self, session: &mut Session, ctx: &mut Self::CTX) -> Result<()> {
         let table = self.table.load_full();
-        if let Some(gzip) = table.global().gzip.as_ref() {
-            // Enabled before the compression module reads Accept-Encoding; switched off again
-            // in `response_filter` for responses `higress-config` does not compress.
+        let accepts_gzip = || {
+            session
+                .req_header()
+                .headers
+                .get_all(http::header::ACCEPT_ENCODING)
+                .iter()
+                .any(|v| {
+                    v.as_bytes()
+                        .windows(4)
+                        .any(|w| w.eq_ignore_ascii_case(b"gzip"))
+                })
+        };
+        if let Some(gzip) = table.global().gzip.as_ref().filter(|_| accepts_gzip()) {
+            // Enabled before the compression module reads Accept-Encoding (only for clients
+            // that accept gzip); switched off again in `response_filter` for responses
+            // `higress-config` does not compress.
             if let Some(c) = session
                 .downstream_modules_ctx
                 .get_mut::<ResponseCompression>()
@@ -567,7 +580,11 @@ impl ProxyHttp for GatewayProxy {
         ctx: &mut Self::CTX,
     ) -> Result<()> {
         if let Some(gzip) = ctx.table.as_ref().and_then(|t| t.global().gzip.as_ref()) {
-            if !gzip.applies_to(resp) {
+            let enabled = session
+                .downstream_modules_ctx
+                .get::<ResponseCompression>()
+                .is_some_and(|c| c.is_enabled());
+            if enabled && !gzip.applies_to(resp) {
                 if let Some(c) = session
                     .downstream_modules_ctx
                     .get_mut::<ResponseCompression>()
