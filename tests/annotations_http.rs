@@ -6,59 +6,21 @@
 //! all mismatches, so a failure names each request, what was expected and what came back.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
-
+use gantry_tests::backends::Backends;
 use gantry_tests::{
-    try_eventually, validate, ConfigDir, EchoServer, Gantry, Ingress, Path, Registry, Reply,
-    DEADLINE,
+    try_eventually, validate, Client, ConfigDir, Gantry, Ingress, Path, Registry, Reply, DEADLINE,
 };
-use reqwest::redirect::Policy;
 use reqwest::Method;
 use serde_json::Value;
 
 // --- helpers -----------------------------------------------------------------------------
 
-/// Echo backends, each registered as static registry `<name>` (destination `<name>.static`).
-struct Backends {
-    servers: Vec<EchoServer>,
-}
-
-impl Backends {
-    fn start(names: &[&str]) -> Self {
-        Self {
-            servers: names.iter().map(|n| EchoServer::start(n)).collect(),
-        }
-    }
-
-    fn registries(&self) -> Vec<Registry> {
-        self.servers
-            .iter()
-            .map(|s| Registry::fixed(s.name(), s.addr()))
-            .collect()
-    }
-
-    /// Requests all backends have answered so far.
-    fn total_hits(&self) -> u64 {
-        self.servers.iter().map(EchoServer::hits).sum()
-    }
-}
-
-/// A client that never follows redirects (the support client does), aimed at the gateway.
-struct Http {
-    inner: reqwest::Client,
-    port: u16,
-}
+/// The support client with redirects returned, not followed.
+struct Http(Client);
 
 impl Http {
     fn new(port: u16) -> Self {
-        let inner = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(Policy::none())
-            .timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(2))
-            .build()
-            .expect("build reqwest client");
-        Self { inner, port }
+        Self(Client::no_redirects(port))
     }
 
     async fn send(
@@ -68,31 +30,11 @@ impl Http {
         path: &str,
         headers: &[(&str, &str)],
     ) -> Result<Reply, String> {
-        let url = format!("http://127.0.0.1:{}{path}", self.port);
-        let mut req = self
-            .inner
-            .request(method.clone(), &url)
-            .header("host", host);
-        for (name, value) in headers {
-            req = req.header(*name, *value);
-        }
-        let what = format!("{method} {path} (Host {host})");
-        let resp = req.send().await.map_err(|e| format!("{what}: {e:#}"))?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = resp
-            .text()
-            .await
-            .map_err(|e| format!("{what}: reading body: {e:#}"))?;
-        Ok(Reply {
-            status,
-            headers,
-            body,
-        })
+        self.0.send(method, host, path, headers, None).await
     }
 
     async fn get(&self, host: &str, path: &str) -> Result<Reply, String> {
-        self.send(Method::GET, host, path, &[]).await
+        self.0.get(host, path).await
     }
 }
 

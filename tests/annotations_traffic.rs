@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use gantry_tests::backends::Backends;
 use gantry_tests::echo::Recorded;
 use gantry_tests::{
     closed_port, eventually, try_eventually, validate, Client, ConfigDir, EchoServer, Gantry,
@@ -18,38 +19,6 @@ use tokio::task::JoinSet;
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// Echo backends, each its own static registry `<name>`, reachable as the
-/// destination `<name>.static`.
-struct Backends {
-    servers: Vec<EchoServer>,
-}
-
-impl Backends {
-    fn start(names: &[&str]) -> Self {
-        Self {
-            servers: names.iter().map(|n| EchoServer::start(n)).collect(),
-        }
-    }
-
-    fn get(&self, name: &str) -> &EchoServer {
-        self.servers
-            .iter()
-            .find(|s| s.name() == name)
-            .unwrap_or_else(|| panic!("no backend {name:?}"))
-    }
-
-    fn addrs(&self) -> Vec<SocketAddr> {
-        self.servers.iter().map(EchoServer::addr).collect()
-    }
-
-    fn registries(&self) -> Vec<Registry> {
-        self.servers
-            .iter()
-            .map(|s| Registry::fixed(s.name(), s.addr()))
-            .collect()
-    }
-}
 
 /// A static registry `<name>` with several endpoints
 /// (`domain: "127.0.0.1:p1,127.0.0.1:p2,..."`).
@@ -804,7 +773,7 @@ async fn least_conn_avoids_the_busy_endpoint() {
     };
     let busy = eventually(DEADLINE, || async {
         backends
-            .servers
+            .servers()
             .iter()
             .find(|s| s.requests().iter().any(|r| r.path == SLOW_PATH))
             .map(|s| s.name().to_owned())

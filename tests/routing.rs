@@ -5,38 +5,11 @@
 
 use std::collections::HashMap;
 
+use gantry_tests::backends::Backends;
 use gantry_tests::{
     closed_port, ConfigDir, EchoServer, Gantry, GantryBuilder, Ingress, Path, Registry,
 };
 use tokio::task::JoinSet;
-
-/// A set of echo backends, each registered as static registry `<name>` and
-/// reachable as destination `<name>.static`.
-struct Backends {
-    servers: Vec<EchoServer>,
-}
-
-impl Backends {
-    fn start(names: &[&str]) -> Self {
-        Self {
-            servers: names.iter().map(|n| EchoServer::start(n)).collect(),
-        }
-    }
-
-    fn registries(&self) -> Vec<Registry> {
-        self.servers
-            .iter()
-            .map(|s| Registry::fixed(s.name(), s.addr()))
-            .collect()
-    }
-
-    fn hits(&self, name: &str) -> u64 {
-        self.servers
-            .iter()
-            .find(|s| s.name() == name)
-            .map_or(0, EchoServer::hits)
-    }
-}
 
 /// One request and the backend expected to answer it (`None`: the gateway's 404).
 struct Case {

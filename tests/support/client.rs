@@ -33,10 +33,20 @@ pub struct Reply {
 // === impl Client ===
 
 impl Client {
-    /// A client that sends every request to `127.0.0.1:<port>`.
+    /// A client that sends every request to `127.0.0.1:<port>`, following redirects.
     pub fn new(port: u16) -> Self {
+        Self::build(port, reqwest::redirect::Policy::default())
+    }
+
+    /// Like [`Self::new`], but redirects are returned, not followed.
+    pub fn no_redirects(port: u16) -> Self {
+        Self::build(port, reqwest::redirect::Policy::none())
+    }
+
+    fn build(port: u16, redirects: reqwest::redirect::Policy) -> Self {
         let inner = reqwest::Client::builder()
             .no_proxy()
+            .redirect(redirects)
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(2))
             .pool_idle_timeout(Duration::from_secs(5))

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod backend;
+pub mod backends;
 pub mod client;
 pub mod config;
 pub mod echo;
