@@ -338,7 +338,7 @@ impl ProxyHttp for GatewayProxy {
         let Some((target, label)) = picked else {
             return Err(error::no_upstream(&ingress));
         };
-        let hint = pick_hint(session, &ctx.host, target.options().balance.clone());
+        let hint = pick_hint(session, &ctx.host, &target.options().balance);
         let lease = match target.pick(hint) {
             Some(lease) => lease,
             None => {
@@ -682,7 +682,7 @@ fn valid_target(req: &RequestHeader) -> bool {
 }
 
 /// Request attributes for hash and cookie balancing.
-fn pick_hint(session: &Session, host: &str, balance: LoadBalance) -> PickHint {
+fn pick_hint(session: &Session, host: &str, balance: &LoadBalance) -> PickHint {
     let req = session.req_header();
     match balance {
         LoadBalance::Hash(key) => {
@@ -695,7 +695,7 @@ fn pick_hint(session: &Session, host: &str, balance: LoadBalance) -> PickHint {
                     .get(name.as_str())
                     .map(|v| hash_of(v.as_bytes())),
                 HashKey::Query(name) => {
-                    query_param(req.uri.query().unwrap_or(""), &name).map(hash_of)
+                    query_param(req.uri.query().unwrap_or(""), name).map(hash_of)
                 }
             };
             PickHint {
@@ -711,7 +711,7 @@ fn pick_hint(session: &Session, host: &str, balance: LoadBalance) -> PickHint {
                 .filter_map(|v| v.to_str().ok())
                 .flat_map(|v| v.split(';'))
                 .filter_map(|kv| kv.trim().split_once('='))
-                .find(|(k, _)| *k == name)
+                .find(|(k, _)| k == name)
                 .and_then(|(_, v)| u64::from_str_radix(v, 16).ok());
             PickHint { hash: None, cookie }
         }
