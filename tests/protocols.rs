@@ -164,6 +164,48 @@ async fn websocket_echo_survives_50_route_reloads() {
     assert_eq!(ws_exchange(&mut socket, "bye").await.unwrap(), "ws: bye");
 }
 
+/// Many fresh WebSocket handshakes, each followed at once by a frame: the tunnel must be
+/// open when the 101 arrives, however fast the backend answers. (Pingora 0.9.1 tore it
+/// down when the backend's 101 was read before the request's empty body: cloudflare/pingora#946.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_first_frame_follows_every_handshake() {
+    const HOST: &str = "ws.example.com";
+    const SOCKETS: usize = 400;
+    let backend = WsEchoServer::start("ws");
+    let config = ConfigDir::new();
+    config.write_mcpbridge(&[Registry::dns("ws", "127.0.0.1", backend.port())]);
+    config.write_ingress(&ws_route(0));
+    let gw = Gantry::start(config).await;
+    let port = gw.http_port();
+    eventually(DEADLINE, || ws_connect(port, HOST, "/warm", &[])).await;
+
+    let mut broken = Vec::new();
+    for round in 0..SOCKETS / 8 {
+        let attempts = (0..8).map(|i| async move {
+            let n = round * 8 + i;
+            let (mut socket, _) = ws_connect(port, HOST, "/chat", &[]).await?;
+            let text = format!("first {n}");
+            let reply = ws_exchange(&mut socket, &text).await?;
+            if reply == format!("ws: {text}") {
+                Ok(())
+            } else {
+                Err(format!("socket {n}: wrong reply {reply:?}"))
+            }
+        });
+        for result in futures_util::future::join_all(attempts).await {
+            if let Err(e) = result {
+                broken.push(e);
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "{} of {SOCKETS} WebSockets broke right after the handshake, e.g. {:?}",
+        broken.len(),
+        broken.first()
+    );
+}
+
 /// Sends `GET /events` on `conn`, then checks each event arrives before the next is sent.
 async fn check_event_stream<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut Http1<S>,
