@@ -6,6 +6,7 @@
 
 pub mod conditions;
 pub mod host;
+pub mod host_routes;
 pub mod path;
 pub mod route;
 
@@ -19,17 +20,12 @@ use crate::tls::host_policy::HostTlsPolicies;
 use serde::Serialize;
 
 pub use host::normalize_host;
+pub use host_routes::HostRoutes;
 pub use path::PathMatch;
 pub use route::{Route, RouteAction};
 
 /// Index of a route in [`RouteTable::routes`].
 pub type RouteId = u32;
-
-/// Routes of one host, in priority order.
-#[derive(Debug, Default, Clone)]
-pub struct HostRoutes {
-    ids: Vec<RouteId>,
-}
 
 /// An immutable compiled route table.
 #[derive(Debug, Default)]
@@ -66,22 +62,6 @@ pub struct RouteInfo {
     pub action: route::ActionInfo,
 }
 
-// === impl HostRoutes ===
-
-impl HostRoutes {
-    /// Builds from route ids already in priority order.
-    pub fn new(ids: Vec<RouteId>) -> Self {
-        Self { ids }
-    }
-
-    fn find(&self, routes: &[Route], req: &RequestHeader, host: &str) -> Option<RouteId> {
-        self.ids
-            .iter()
-            .copied()
-            .find(|id| routes[*id as usize].matches(req, host))
-    }
-}
-
 // === impl RouteTable ===
 
 impl RouteTable {
@@ -99,7 +79,7 @@ impl RouteTable {
             ..RouteTable::default()
         };
         for (host, ids) in hosts {
-            let routes = HostRoutes::new(ids);
+            let routes = HostRoutes::new(ids, &table.routes);
             if host == "*" {
                 table.any = routes;
             } else if let Some(suffix) = host.strip_prefix('*') {
@@ -196,7 +176,7 @@ impl RouteTable {
             .map(|(_, r)| r)
             .chain(self.wildcard.iter().map(|(_, r)| r))
             .chain(std::iter::once(&self.any))
-            .flat_map(|h| h.ids.iter())
+            .flat_map(|h| h.ids().iter())
             .map(|id| self.routes[*id as usize].info())
             .collect()
     }
