@@ -402,6 +402,49 @@ async fn grpc_over_h2c_with_grpc_backend_protocol() {
     check_grpc(&mut client, "h2c").await;
 }
 
+/// Concurrent gRPC calls are multiplexed on shared upstream HTTP/2 connections rather than
+/// one connection per in-flight call.
+#[tokio::test]
+async fn grpc_calls_share_upstream_connections() {
+    const HOST: &str = "grpc.example.com";
+    const CALLS: usize = 64;
+    let backend = GrpcServer::start("grpc");
+    let cert = TestCert::new(&[HOST]);
+    let gw = Gantry::start(grpc_config(&backend, HOST, &cert)).await;
+    let port = gw.http_port();
+    let mut client = eventually_grpc(|| GrpcClient::h2c(port, HOST)).await;
+    // One call first, so the upstream connection exists before the burst.
+    let reply = client
+        .unary(UNARY, &EchoMessage::new("warm"))
+        .await
+        .unwrap();
+    assert_eq!(reply.messages.len(), 1, "{reply:?}");
+
+    let calls = (0..CALLS).map(|i| {
+        let mut client = client.clone();
+        async move {
+            let text = format!("call {i}");
+            let reply = client.unary(UNARY, &EchoMessage::new(&text)).await?;
+            match reply.messages.first() {
+                Some(m) if m.text == text => Ok(()),
+                _ => Err(format!("{text}: {reply:?}")),
+            }
+        }
+    });
+    let results = futures_util::future::join_all(calls).await;
+    let failed: Vec<_> = results.into_iter().filter_map(Result::err).collect();
+    assert!(
+        failed.is_empty(),
+        "{} calls failed: {failed:?}",
+        failed.len()
+    );
+    let connections = backend.connections();
+    assert!(
+        connections <= 2,
+        "{CALLS} concurrent calls opened {connections} upstream connections"
+    );
+}
+
 #[tokio::test]
 async fn grpc_over_tls_with_grpc_backend_protocol() {
     const HOST: &str = "grpc.example.com";

@@ -42,6 +42,10 @@ use crate::upstream::{Lease, PickHint, Target};
 
 /// Time allowed to open a connection to an upstream endpoint.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Concurrent streams Gantry opens on one HTTP/2 (gRPC) upstream connection, capped by the
+/// server's `SETTINGS_MAX_CONCURRENT_STREAMS` (Pingora's default of 1 opened a connection
+/// per in-flight request).
+const H2_UPSTREAM_STREAMS: usize = 128;
 /// Connection attempts per request when an endpoint refuses and no retry policy is set
 /// (Istio's default policy retries connect failures).
 const DEFAULT_CONNECT_TRIES: u32 = 3;
@@ -644,6 +648,7 @@ impl GatewayProxy {
             }
         }
         if options.h2 {
+            peer.options.max_h2_streams = H2_UPSTREAM_STREAMS;
             if tls {
                 peer.options.alpn = ALPN::H2;
             } else {

@@ -10,6 +10,8 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -96,6 +98,7 @@ impl Decoder {
 /// A running gRPC echo backend speaking h2c (HTTP/2 without TLS); dropping it stops it.
 pub struct GrpcServer {
     server: Background,
+    connections: Arc<AtomicUsize>,
 }
 
 // === impl GrpcServer ===
@@ -104,18 +107,30 @@ impl GrpcServer {
     /// Starts a backend named `name` (also sent as `x-echo-name`).
     pub fn start(name: &str) -> Self {
         let name = name.to_owned();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counter = connections.clone();
         let server = Background::spawn(&name.clone(), move |tcp| {
             let name = name.clone();
+            let counter = counter.clone();
             async move {
                 let Ok(mut conn) = h2::server::handshake(tcp).await else {
                     return;
                 };
+                counter.fetch_add(1, Ordering::Relaxed);
                 while let Some(Ok((req, respond))) = conn.accept().await {
                     tokio::spawn(handle(req, respond, name.clone()));
                 }
             }
         });
-        Self { server }
+        Self {
+            server,
+            connections,
+        }
+    }
+
+    /// HTTP/2 connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
     }
 
     /// The address the backend listens on.
@@ -214,7 +229,8 @@ async fn handle(req: Request<RecvStream>, mut respond: SendResponse<Bytes>, name
     }
 }
 
-/// A gRPC client on one HTTP/2 connection.
+/// A gRPC client on one HTTP/2 connection; clones share it.
+#[derive(Clone)]
 pub struct GrpcClient {
     send: SendRequest<Bytes>,
     base: String,
