@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Gantry next to nginx and HAProxy on this machine, in one run: HTTP/1.1 keep-alive
-# proxying, HTTPS (keep-alive and new handshakes), h2 / h2c, route-table scale, reload
-# cost and memory. Writes (or replaces) the "Comparison with nginx and HAProxy" section at
-# the end of docs/PERFORMANCE.md; bench/run.sh calls it last.
+# proxying, HTTPS (keep-alive and new handshakes), h2 / h2c, gRPC unary over h2c,
+# route-table scale, reload cost and memory. Writes (or replaces) the "Comparison with
+# nginx and HAProxy" section at the end of docs/PERFORMANCE.md; bench/run.sh calls it last.
 #
-#   bench/compare.sh                          # build gantry (release) and run everything, ~9 min
+#   bench/compare.sh                          # build (release) and run everything, ~10 min
 #   GANTRY_BIN=path/to/gantry bench/compare.sh  # benchmark that binary instead of building
+#   ONLY=grpc DURATION=3 ROUNDS=1 PROFILE=0 QUIET_WAIT=0 bench/compare.sh
+#                                             # just the gRPC runs; prints the section on stdout
 #   DURATION=5 ROUNDS=1 bench/compare.sh      # quicker
 #   PROFILE=0 bench/compare.sh                # skip the callgrind profiles
 #   KEEP_WORK=1 bench/compare.sh; REPORT_FROM=/tmp/gantry-compare.XXXX bench/compare.sh
@@ -20,17 +22,26 @@
 # may run on).
 #
 # Environment: GANTRY_BIN, GANTRY_REV (label for that binary; default: git rev of this
-# tree), OUT (default docs/PERFORMANCE.md), DURATION (s, default 10), WARMUP (s, default 2),
-# CONNS (default 50), ROUNDS (HTTP/1.1 rounds, default 3), H2_STREAMS (default 10),
-# IDLE_CONNS (default 10000), PROFILE (default 1), QUIET_WAIT (s to wait for other CPU use
-# to stop before measuring, default 60), KEEP_WORK=1 keeps the temp dir, REPORT_FROM.
+# tree), GANTRY_BENCH_BIN (gRPC echo backend and request writer; default: gantry-bench
+# next to GANTRY_BIN, else built), OUT (default docs/PERFORMANCE.md; with ONLY: stdout),
+# DURATION (s, default 10), WARMUP (s, default 2), CONNS (default 50), ROUNDS (HTTP/1.1
+# rounds, default 3), H2_STREAMS (default 10), IDLE_CONNS (default 10000), PROFILE
+# (default 1), QUIET_WAIT (s to wait for other CPU use to stop before measuring, default
+# 60), KEEP_WORK=1 keeps the temp dir, REPORT_FROM, ONLY=grpc (run and report only the gRPC
+# unary section, for working on it; the other servers still start).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 root=$PWD
 here=$root/bench/compare
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
-out=${OUT:-$root/docs/PERFORMANCE.md}
+only=${ONLY:-}
+if [[ -n $only && $only != grpc ]]; then
+  echo "compare: ONLY=$only: the only section that runs alone is grpc" >&2
+  exit 2
+fi
+# With ONLY and no OUT the section goes to stdout, not into docs/PERFORMANCE.md.
+if [[ -n $only ]]; then out=${OUT:-}; else out=${OUT:-$root/docs/PERFORMANCE.md}; fi
 duration=${DURATION:-10}
 warmup=${WARMUP:-2}
 conns=${CONNS:-50}
@@ -68,12 +79,20 @@ PY
   } >>"$tmp"
   mv "$tmp" "$out"
 }
+# emit_report WORK: write_report, or the rendered section on stdout when $out is empty.
+emit_report() {
+  if [[ -n $out ]]; then
+    write_report "$1"
+  else
+    python3 "$here/report.py" "$1"
+  fi
+}
 
 # REPORT_FROM=DIR: only re-render the section from a run kept with KEEP_WORK=1 (e.g. after
 # editing bench/compare/analysis.md or report.py).
 if [[ -n ${REPORT_FROM:-} ]]; then
-  write_report "$REPORT_FROM"
-  log "wrote $out from $REPORT_FROM"
+  emit_report "$REPORT_FROM"
+  log "wrote ${out:-stdout} from $REPORT_FROM"
   exit 0
 fi
 
@@ -87,6 +106,7 @@ command -v h2load >/dev/null || need_install+=(nghttp2-client)
 command -v openssl >/dev/null || need_install+=(openssl)
 command -v curl >/dev/null || need_install+=(curl)
 command -v taskset >/dev/null || need_install+=(util-linux)
+command -v ss >/dev/null || need_install+=(iproute2)
 command -v python3 >/dev/null || need_install+=(python3)
 # For the allocator experiment (Gantry with jemalloc preloaded).
 jemalloc_so() { ldconfig -p | awk '/libjemalloc\.so\.2 / {print $NF; exit}'; }
@@ -107,9 +127,16 @@ if ((${#need_install[@]})); then
 fi
 
 if [[ -z ${GANTRY_BIN:-} ]]; then
-  log "building gantry (release)"
-  cargo build --release -p gantry >&2
+  log "building gantry and gantry-bench (release)"
+  cargo build --release -p gantry -p gantry-bench >&2
   GANTRY_BIN=$CARGO_TARGET_DIR/release/gantry
+fi
+# gantry-bench serves the gRPC echo backend and writes the gRPC request body.
+GANTRY_BENCH_BIN=${GANTRY_BENCH_BIN:-$(dirname "$GANTRY_BIN")/gantry-bench}
+if [[ ! -x $GANTRY_BENCH_BIN ]]; then
+  log "building gantry-bench (release)"
+  cargo build --release -p gantry-bench >&2
+  GANTRY_BENCH_BIN=$CARGO_TARGET_DIR/release/gantry-bench
 fi
 
 # --- work dir, cleanup -------------------------------------------------------
@@ -144,6 +171,8 @@ stop() {
 
 cp "$GANTRY_BIN" "$work/gantry"
 gantry=$work/gantry
+cp "$GANTRY_BENCH_BIN" "$work/gantry-bench"
+gantry_bench=$work/gantry-bench
 ulimit -n "$(ulimit -Hn)"
 nofile=$(ulimit -n)
 if ((idle_conns > nofile - 1000)); then
@@ -171,7 +200,10 @@ for s in socks:
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
 }
-read -r p_backend p_ng_http p_ng_https p_ng_h2c p_ha p_gt_http p_gt_https p_scale p_prof p_prof_tls p_prof_h2c p_gt_je <<<"$(free_ports 12)"
+read -r p_backend p_ng_http p_ng_https p_ng_h2c p_ha p_gt_http p_gt_https p_scale p_prof p_prof_tls p_prof_h2c p_gt_je \
+  p_gt_grpc p_ng_grpc p_ha_grpc <<<"$(free_ports 15)"
+# The gRPC echo backend picks its own port when it starts (gRPC section).
+p_grpc=
 
 # Sum of utime+stime (clock ticks) of the given pids and their children.
 ticks() {
@@ -226,7 +258,8 @@ note_cmd() {
   local np
   for np in BACKEND:$p_backend NGINX_HTTP:$p_ng_http NGINX_HTTPS:$p_ng_https NGINX_H2C:$p_ng_h2c \
     HAPROXY:$p_ha GANTRY_HTTP:$p_gt_http GANTRY_HTTPS:$p_gt_https GANTRY_SCALE:$p_scale \
-    GANTRY_JEMALLOC:$p_gt_je PROFILED:$p_prof; do
+    GANTRY_JEMALLOC:$p_gt_je PROFILED:$p_prof GANTRY_GRPC:$p_gt_grpc NGINX_GRPC:$p_ng_grpc \
+    HAPROXY_GRPC:$p_ha_grpc ${p_grpc:+GRPC_BACKEND:$p_grpc}; do
     line=${line//127.0.0.1:${np#*:}/127.0.0.1:${np%%:*}}
     line=${line//-port ${np#*:}/-port ${np%%:*}}
   done
@@ -296,6 +329,31 @@ measure_h2() {
   note_cmd "${load[@]}" h2load -t1 -c"$conns" -m"$h2_streams" -D "$duration" "$@" "$url"
 }
 
+# measure_grpc NAME "PROXY_PIDS" URL [h2load args...]: measure_h2 for the gRPC runs, whose
+# backend is the gRPC echo server ($grpc_pid): it has no accept counter, so instead the
+# connections open to it are counted with ss halfway through the timed run.
+measure_grpc() {
+  local name=$1 proxy_pids=$2 url=$3
+  shift 3
+  log "h2load $name"
+  "${load[@]}" h2load -t1 -c"$conns" -m"$h2_streams" -D "$warmup" "$@" "$url" >/dev/null
+  local t0 b0 c0 t1 b1 c1 h open
+  t0=$(ticks $proxy_pids)
+  b0=$(ticks "$grpc_pid")
+  c0=$(cpustat)
+  "${load[@]}" h2load -t1 -c"$conns" -m"$h2_streams" -D "$duration" "$@" "$url" >"$work/raw/$name.txt" &
+  h=$!
+  sleep "$(awk -v d="$duration" 'BEGIN {print d / 2}')"
+  open=$(ss -Htn state established "( sport = :$p_grpc )" | wc -l)
+  wait "$h"
+  c1=$(cpustat)
+  t1=$(ticks $proxy_pids)
+  b1=$(ticks "$grpc_pid")
+  echo "proxy_ticks=$((t1 - t0)) backend_ticks=$((b1 - b0)) clk_tck=$(getconf CLK_TCK)" \
+    "backend_open=$open $(busy_pct "$c0" "$c1")" >"$work/raw/$name.cpu"
+  note_cmd "${load[@]}" h2load -t1 -c"$conns" -m"$h2_streams" -D "$duration" "$@" "$url"
+}
+
 # idle_cpu NAME PID SECONDS: CPU ticks a server uses while idle.
 idle_cpu() {
   local t0 t1
@@ -314,7 +372,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 
 # fill TEMPLATE HTTP_PORT [HTTPS_PORT H2C_PORT [OUT]]
 fill() {
-  sed -e "s|@WORK@|$work|g" -e "s|@BACKEND_PORT@|$p_backend|g" -e "s|@HTTP_PORT@|$2|g" \
+  sed -e "s|@WORK@|$work|g" -e "s|@BACKEND_PORT@|$p_backend|g" -e "s|@GRPC_BACKEND_PORT@|${p_grpc:-0}|g" \
+    -e "s|@HTTP_PORT@|$2|g" \
     -e "s|@HTTPS_PORT@|${3:-0}|g" -e "s|@H2C_PORT@|${4:-0}|g" "$here/$1" >"${5:-$work/${1%.in}}"
 }
 mkdir -p "$work/nginx-backend-tmp" "$work/nginx-proxy-tmp"
@@ -383,6 +442,82 @@ for t in "https://127.0.0.1:$p_gt_https/" "https://127.0.0.1:$p_ng_https/"; do
     { log "no h2 200 from $t"; exit 1; }
 done
 
+# --- (f) gRPC unary over h2c (defined here, run after the h2 runs) ---------------------
+
+grpc_path=/gantry.test.Echo/Unary
+# grpc_ok NAME PORT: waits until 127.0.0.1:PORT answers a unary call with grpc-status 0
+# and the echoed message; records the answer, or logs why not and fails.
+grpc_ok() {
+  local name=$1 port=$2 reply=""
+  for _ in $(seq 200); do
+    if reply=$("$gantry_bench" grpc-call --port "$port" --authority bench.local 2>&1); then
+      echo "grpc-$name $reply" >>"$work/res/grpc.txt"
+      return 0
+    fi
+    sleep 0.05
+  done
+  log "no grpc-status 0 from $name (127.0.0.1:$port): $reply"
+  return 1
+}
+# grpc_section: starts the gRPC echo backend (gantry-bench grpc-echo, one thread) and in
+# front of it a Gantry, an nginx and an HAProxy of their own (one worker each, pinned like
+# the others), checks each answers grpc-status 0, measures them with h2load (POST of one
+# framed message, the same body every request), then stops them all.
+grpc_section() {
+  local body=$work/grpc-body.bin
+  "$gantry_bench" grpc-body --out "$body"
+  "${srv[@]}" "$gantry_bench" grpc-echo >"$work/grpc-echo.out" 2>"$work/grpc-echo.log" &
+  grpc_pid=$!
+  pids+=("$grpc_pid")
+  for _ in $(seq 200); do
+    p_grpc=$(awk '$1 == "listening" {sub(/.*:/, "", $2); print $2; exit}' "$work/grpc-echo.out")
+    [[ -z $p_grpc ]] || break
+    sleep 0.05
+  done
+  [[ -n $p_grpc ]] || { log "gantry-bench grpc-echo printed no port"; exit 1; }
+  case " $p_gt_grpc $p_ng_grpc $p_ha_grpc " in
+    *" $p_grpc "*) log "gRPC backend took port $p_grpc meant for a proxy; run again"; exit 1 ;;
+  esac
+  note_cmd gantry-bench grpc-body --out "$body"
+  note_cmd "${srv[@]}" gantry-bench grpc-echo "# prints: listening 127.0.0.1:GRPC_BACKEND"
+
+  mkdir -p "$work/nginx-grpc-tmp"
+  fill nginx-grpc.conf.in "$p_ng_grpc"
+  fill haproxy-grpc.cfg.in "$p_ha_grpc"
+  "${srv[@]}" nginx -p "$work" -c "$work/nginx-grpc.conf" -e "$work/nginx-grpc-error.log" &
+  ng_grpc_pid=$!
+  pids+=("$ng_grpc_pid")
+  "${srv[@]}" haproxy -db -f "$work/haproxy-grpc.cfg" >"$work/haproxy-grpc.log" 2>&1 &
+  ha_grpc_pid=$!
+  pids+=("$ha_grpc_pid")
+  local conf=$work/gantry-grpc
+  python3 "$here/gen_config.py" grpc --out "$conf" --backend "127.0.0.1:$p_grpc"
+  RUST_LOG=${RUST_LOG:-info} "${srv[@]}" "$gantry" serve --config "$conf" --http-port "$p_gt_grpc" \
+    --https-port 0 --console-port 0 --bind 127.0.0.1 >"$work/gantry-grpc.log" 2>&1 &
+  gt_grpc_pid=$!
+  pids+=("$gt_grpc_pid")
+  note_cmd "${srv[@]}" nginx -p "$work" -c "$work/nginx-grpc.conf" -e "$work/nginx-grpc-error.log" \
+    "# bench/compare/nginx-grpc.conf.in"
+  note_cmd "${srv[@]}" haproxy -db -f "$work/haproxy-grpc.cfg" "# bench/compare/haproxy-grpc.cfg.in"
+  note_cmd python3 bench/compare/gen_config.py grpc --out "$conf" --backend "127.0.0.1:$p_grpc"
+  note_cmd RUST_LOG="${RUST_LOG:-info}" "${srv[@]}" gantry serve --config "$conf" --http-port "$p_gt_grpc" \
+    --https-port 0 --console-port 0 --bind 127.0.0.1
+  note_cmd gantry-bench grpc-call --port PORT --authority bench.local "# before measuring: grpc-status 0 and the echo"
+
+  local h=(-H ":authority: bench.local" -H "content-type: application/grpc" -H "te: trailers" -d "$body")
+  local t name port pid
+  for t in direct:$p_grpc:$grpc_pid gantry:$p_gt_grpc:$gt_grpc_pid nginx:$p_ng_grpc:$ng_grpc_pid \
+    haproxy:$p_ha_grpc:$ha_grpc_pid; do
+    IFS=: read -r name port pid <<<"$t"
+    grpc_ok "$name" "$port" || continue
+    measure_grpc "grpc-$name" "$pid" "http://127.0.0.1:$port$grpc_path" "${h[@]}"
+  done
+  stop "$gt_grpc_pid"
+  stop "$ng_grpc_pid"
+  stop "$ha_grpc_pid"
+  stop "$grpc_pid"
+}
+
 # --- wait for a quiet machine ------------------------------------------------------
 
 # Other work (builds, tests) skews every number: wait up to QUIET_WAIT seconds for both
@@ -429,6 +564,7 @@ done
   echo "rounds=$rounds"
   echo "h2_streams=$h2_streams"
   echo "idle_conns=$idle_conns"
+  echo "only=$only"
   echo "nofile=$nofile"
   echo "gantry_threads=$(ls /proc/$gantry_pid/task | wc -l)"
   echo "gantry_tls=$(echo | openssl s_client -connect "127.0.0.1:$p_gt_https" 2>/dev/null | grep -m1 '^New,' || true)"
@@ -437,6 +573,20 @@ done
   echo "nginx_response=$(curl -s -D - "${H[@]}" "http://127.0.0.1:$p_ng_http/" | tr -d '\r' | tr '\n' '|')"
   echo "haproxy_response=$(curl -s -D - "${H[@]}" "http://127.0.0.1:$p_ha/" | tr -d '\r' | tr '\n' '|')"
 } >"$work/res/facts.txt"
+
+# finish: the last facts, then the report.
+finish() {
+  echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$work/res/facts.txt"
+  echo "runtime_s=$(($(date +%s) - script_start))" >>"$work/res/facts.txt"
+  emit_report "$work"
+  log "wrote ${out:-the section to stdout} ($(($(date +%s) - script_start)) s)"
+}
+
+if [[ $only == grpc ]]; then
+  grpc_section
+  finish
+  exit 0
+fi
 
 # --- (i) idle memory, before any load -------------------------------------------
 
@@ -491,6 +641,7 @@ measure_h2 h2-tls-gantry "$gantry_pid" "https://127.0.0.1:$p_gt_https/" -H ":aut
 measure_h2 h2-tls-nginx "$nginx_pid" "https://127.0.0.1:$p_ng_https/" -H ":authority: bench.local"
 measure_h2 h2c-gantry "$gantry_pid" "http://127.0.0.1:$p_gt_http/" -H ":authority: bench.local"
 measure_h2 h2c-nginx "$nginx_pid" "http://127.0.0.1:$p_ng_h2c/" -H ":authority: bench.local"
+grpc_section
 
 # --- (h) reload cost ----------------------------------------------------------------
 
@@ -607,10 +758,6 @@ if [[ $profile == 1 ]] && command -v valgrind >/dev/null && command -v callgrind
     "# then: callgrind_control -i on PID; ${load[*]} wrk -t1 -c10 -d5s ...; callgrind_control -d PID; callgrind_annotate"
 fi
 
-echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$work/res/facts.txt"
-echo "runtime_s=$(($(date +%s) - script_start))" >>"$work/res/facts.txt"
-
 # --- report -----------------------------------------------------------------------------
 
-write_report "$work"
-log "wrote $out ($(($(date +%s) - script_start)) s)"
+finish

@@ -11,6 +11,9 @@
       onehost: N/10 Ingresses all on host bench.local, 10 Prefix paths each
                (/p00000 ... /p<N-1>, same length), i.e. N routes on one host.
       Prints "HOST PATH" of a request that matches the last route in match order.
+  gen_config.py grpc  --out DIR --backend 127.0.0.1:PORT
+      McpBridge with a static registry `be` at a gRPC backend (h2c), Ingress `grpc` sending
+      host bench.local (path / Prefix) to `be.static` with `higress.io/backend-protocol: GRPC`.
   gen_config.py unrelated --out DIR --interval 0.1 --duration 12
       Rewrites ingresses/unrelated.yaml atomically (host unrelated.local, path /u<K>, K
       counting up) every INTERVAL seconds for DURATION seconds; prints the number of writes.
@@ -44,10 +47,11 @@ BACKEND = """      - backend:
 """
 
 
-def ingress(name, rules, tls=None):
+def ingress(name, rules, tls=None, annotations=()):
     out = [
         "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  annotations:\n",
         '    higress.io/destination: "be.static"\n',
+        *(f'    {k}: "{v}"\n' for k, v in annotations),
         f"  name: {name}\n  namespace: higress-system\nspec:\n  ingressClassName: higress\n  rules:\n",
     ]
     for host, paths in rules:
@@ -95,6 +99,19 @@ def base(args):
     )
 
 
+def grpc(args):
+    write(args.out, "mcpbridges/default.yaml", MCPBRIDGE.format(backend=args.backend))
+    write(
+        args.out,
+        "ingresses/grpc.yaml",
+        ingress(
+            "grpc",
+            [("bench.local", [("/", "Prefix")])],
+            annotations=[("higress.io/backend-protocol", "GRPC")],
+        ),
+    )
+
+
 def scale(args):
     n = args.routes
     if n % 10:
@@ -137,7 +154,7 @@ def unrelated(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["base", "scale", "unrelated"])
+    p.add_argument("what", choices=["base", "grpc", "scale", "unrelated"])
     p.add_argument("--out", required=True)
     p.add_argument("--backend")
     p.add_argument("--cert")
@@ -147,7 +164,7 @@ def main():
     p.add_argument("--interval", type=float, default=0.1)
     p.add_argument("--duration", type=float, default=10.0)
     args = p.parse_args()
-    {"base": base, "scale": scale, "unrelated": unrelated}[args.what](args)
+    {"base": base, "grpc": grpc, "scale": scale, "unrelated": unrelated}[args.what](args)
 
 
 if __name__ == "__main__":

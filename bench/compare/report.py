@@ -92,7 +92,7 @@ def run(name):
         r["cpu100k"] = int(cpu["proxy_ticks"]) / tck / r["requests"] * 1e5
         r["bcpu100k"] = int(cpu["backend_ticks"]) / tck / r["requests"] * 1e5
         r["cpu_s"] = int(cpu["proxy_ticks"]) / tck
-    for k in ("backend_conns", "cpu0_busy", "cpu1_busy", "cpu0_steal", "cpu1_steal"):
+    for k in ("backend_conns", "backend_open", "cpu0_busy", "cpu1_busy", "cpu0_steal", "cpu1_steal"):
         if k in cpu:
             r[k] = int(cpu[k])
     return r
@@ -166,6 +166,92 @@ rounds = int(F.get("rounds", "1"))
 out = []
 w = out.append
 
+
+# --- (f) gRPC unary --------------------------------------------------------------------------
+
+def grpc_section():
+    grpc = {t: run(f"grpc-{t}") for t in ("direct", "gantry", "nginx", "haproxy")}
+    checks = prefixed_lines(os.path.join(WORK, "res/grpc.txt"))
+    body = os.path.join(WORK, "grpc-body.bin")
+    size = f"{os.path.getsize(body)}-byte " if os.path.exists(body) else ""
+    w("### gRPC unary (h2c)")
+    w("")
+    w("A gRPC backend in place of the nginx one: the echo server of the end-to-end tests (`gantry-bench")
+    w("grpc-echo`, i.e. `GrpcServer` from `tests/support/grpc.rs`: the `h2` crate on one thread with a")
+    w("current-thread runtime, pinned to CPU 0 with the proxies), method `/gantry.test.Echo/Unary`, which")
+    w("answers headers, one message and `grpc-status: 0` trailers. h2load sends every request as a POST of the")
+    w(f"same {size}framed message (`gantry-bench grpc-body`) with `content-type: application/grpc` and")
+    w(f"`te: trailers`, {F.get('conns')} connections × {F.get('h2_streams')} concurrent streams, h2c with prior")
+    w("knowledge on both hops. Each proxy is an instance of its own: Gantry with an Ingress annotated")
+    w("`higress.io/backend-protocol: GRPC`; nginx with `listen … http2` and `grpc_pass` to an `upstream`")
+    w("with `keepalive 512` (nginx sends one request at a time per upstream connection); HAProxy with")
+    w("`proto h2` on the `bind` and the `server`, `http-reuse always`. Before its run each target answered a")
+    w("unary call with `grpc-status: 0` and the echoed text (`gantry-bench grpc-call`); h2load itself sees")
+    w("only HTTP statuses, which are 200 for gRPC errors too. *backend conns open*: connections established")
+    w("at the backend's port halfway through the timed run (`ss`). h2load gives mean/sd/max, not percentiles.")
+    w("")
+    w("| target | requests/s | mean | sd | max | proxy CPU s / 100k req | backend CPU s / 100k req | backend conns open | CPU 0 / CPU 1 busy | req/s vs nginx | mean vs nginx |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    ngx = grpc["nginx"]
+    for t, label in (("direct", "backend direct (baseline)"), ("gantry", "Gantry → backend"),
+                     ("nginx", "nginx → backend"), ("haproxy", "HAProxy → backend")):
+        r = grpc[t]
+        if not r:
+            if not checks:
+                why = "not measured"
+            elif f"grpc-{t}" in checks:
+                why = "failed"
+            else:
+                why = "failed (no grpc-status 0 before the run)"
+            w(f"| {label} | {why} | | | | | | | | | |")
+            continue
+        extra = f" ({r['errors']} errors)" if r.get("errors") else ""
+        if r.get("status_errors"):
+            extra += f" ({r['status_errors']} non-2xx)"
+        proxy_cpu = "–" if t == "direct" else num(r.get("cpu100k"), 2)
+        w(f"| {label} | {num(r['rps'])}{extra} | {lat(r.get('mean'))} | {lat(r.get('sd'))} |"
+          f" {lat(r.get('max'))} | {proxy_cpu} | {num(r.get('bcpu100k'), 2)} | {num(r.get('backend_open'))} |"
+          f" {busy(r)} | {ratio(r['rps'], g(ngx, 'rps'))} | {ratio(r.get('mean'), g(ngx, 'mean'))} |")
+    w("")
+
+# --- commands, raw outputs ---------------------------------------------------------------------
+
+def commands_and_raw():
+    w("<details><summary>Commands</summary>")
+    w("")
+    w("Ports are free loopback ports picked at run time; `WORK` is the run's temp dir.")
+    w("")
+    w("```sh")
+    w(read(os.path.join(WORK, "res/commands.txt")).strip())
+    w("```")
+    w("")
+    w("Responses (headers) of the three proxies:")
+    w("")
+    w("```")
+    for t in ("gantry", "nginx", "haproxy"):
+        w(f"{t}: " + F.get(f"{t}_response", "").replace("|", "\n    ").rstrip())
+    w("```")
+    w("")
+    w("</details>")
+    w("")
+    w("<details><summary>Raw wrk / h2load outputs</summary>")
+    w("")
+    names = sorted(f[:-4] for f in os.listdir(os.path.join(WORK, "raw")) if f.endswith(".txt"))
+    order = ["http-", "https-ka", "h2", "grpc", "reload", "https-close", "scale", "callgrind"]
+    names.sort(key=lambda n: (next((i for i, p in enumerate(order) if n.startswith(p)), 99), n))
+    for n in names:
+        w(f"`{n}`")
+        w("")
+        w("```")
+        w(read(os.path.join(WORK, "raw", n + ".txt")).rstrip())
+        cpu = read(os.path.join(WORK, "raw", n + ".cpu")).strip()
+        if cpu:
+            w(cpu)
+        w("```")
+        w("")
+    w("</details>")
+
+
 # --- header ---------------------------------------------------------------------
 
 w("## Comparison with nginx and HAProxy")
@@ -200,6 +286,14 @@ w(f"- load averages (1, 5, 15 min) before the run: {F.get('load_before')}; after
   f" ({F.get('quiet', '?').strip()}); other work on the machine (builds, tests) still shows in these numbers,"
   " see the *CPU busy* columns.")
 w("")
+
+if F.get("only") == "grpc":
+    w("Only the gRPC runs (`ONLY=grpc`): not a full comparison.")
+    w("")
+    grpc_section()
+    commands_and_raw()
+    print("\n".join(out))
+    sys.exit(0)
 
 # --- (a)-(d) ---------------------------------------------------------------------
 
@@ -343,6 +437,8 @@ for proto, label in (("h2-tls", "h2 (TLS)"), ("h2c", "h2c")):
           f" {lat(r.get('max'))} | {num(r.get('cpu100k'), 2)} | {num(r.get('backend_conns'))} | {busy(r)} |"
           f" {ratio(r['rps'], g(h2[f'{proto}-nginx'], 'rps'))} |")
 w("")
+
+grpc_section()
 
 # --- (g) scale --------------------------------------------------------------------------
 
@@ -510,40 +606,6 @@ if analysis:
     w(analysis)
     w("")
 
-# --- commands, raw outputs ---------------------------------------------------------------------
-
-w("<details><summary>Commands</summary>")
-w("")
-w("Ports are free loopback ports picked at run time; `WORK` is the run's temp dir.")
-w("")
-w("```sh")
-w(read(os.path.join(WORK, "res/commands.txt")).strip())
-w("```")
-w("")
-w("Responses (headers) of the three proxies:")
-w("")
-w("```")
-for t in ("gantry", "nginx", "haproxy"):
-    w(f"{t}: " + F.get(f"{t}_response", "").replace("|", "\n    ").rstrip())
-w("```")
-w("")
-w("</details>")
-w("")
-w("<details><summary>Raw wrk / h2load outputs</summary>")
-w("")
-names = sorted(f[:-4] for f in os.listdir(os.path.join(WORK, "raw")) if f.endswith(".txt"))
-order = ["http-", "https-ka", "h2", "reload", "https-close", "scale", "callgrind"]
-names.sort(key=lambda n: (next((i for i, p in enumerate(order) if n.startswith(p)), 99), n))
-for n in names:
-    w(f"`{n}`")
-    w("")
-    w("```")
-    w(read(os.path.join(WORK, "raw", n + ".txt")).rstrip())
-    cpu = read(os.path.join(WORK, "raw", n + ".cpu")).strip()
-    if cpu:
-        w(cpu)
-    w("```")
-    w("")
-w("</details>")
+commands_and_raw()
 
 print("\n".join(out))

@@ -8,6 +8,9 @@
 //! gantry-bench rss [--settle 2s]
 //! gantry-bench scale [--hosts 1000] [--paths 10] [--runs 10] [--requests 1000] [--settle 2s]
 //! gantry-bench generate --out DIR [--hosts 1000] [--paths 10] [--backend 127.0.0.1:8080]
+//! gantry-bench grpc-echo [--name grpc]
+//! gantry-bench grpc-body --out FILE [--text hello]
+//! gantry-bench grpc-call --port PORT [--authority bench.local] [--text hello]
 //! ```
 //!
 //! The gateway binary is `$GANTRY_BIN`, else `gantry` next to this executable. It runs
@@ -17,6 +20,7 @@
 mod args;
 mod edit_latency;
 mod generate;
+mod grpc;
 mod rss;
 mod scale;
 mod startup;
@@ -31,7 +35,10 @@ const USAGE: &str = "usage:
   gantry-bench startup [--runs 20]
   gantry-bench rss [--settle 2s]
   gantry-bench scale [--hosts 1000] [--paths 10] [--runs 10] [--requests 1000] [--settle 2s]
-  gantry-bench generate --out DIR [--hosts 1000] [--paths 10] [--backend 127.0.0.1:8080]";
+  gantry-bench generate --out DIR [--hosts 1000] [--paths 10] [--backend 127.0.0.1:8080]
+  gantry-bench grpc-echo [--name grpc]
+  gantry-bench grpc-body --out FILE [--text hello]
+  gantry-bench grpc-call --port PORT [--authority bench.local] [--text hello]";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -53,6 +60,9 @@ async fn main() -> ExitCode {
         "rss" => rss::run(&args).await,
         "scale" => scale::run(&args).await,
         "generate" => generate::run(&args),
+        "grpc-echo" => grpc::echo(&args).await,
+        "grpc-body" => grpc::body(&args),
+        "grpc-call" => grpc::call(&args).await,
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
