@@ -3,6 +3,7 @@
 
 use pingora::apps::HttpServerOptions;
 use pingora::listeners::tls::TlsSettings;
+use pingora::listeners::{L4BufferSettings, ListenerConfig};
 use pingora::protocols::http::v2::server::H2Options;
 use pingora::server::configuration::ServerConf;
 use pingora::server::Server;
@@ -52,7 +53,7 @@ pub fn run_forever(gateway: &Gateway, listeners: &Listeners) -> ! {
         proxy.h2_options = Some(builder);
     }
     if let Some(addr) = &listeners.http {
-        service.add_tcp(addr);
+        service.add_listener(ListenerConfig::tcp(addr).l4_buffer(plain_buffers()));
         tracing::info!("gateway listening on http://{addr} (HTTP/1.1, h2c)");
     }
     if let Some(addr) = &listeners.https {
@@ -63,7 +64,7 @@ pub fn run_forever(gateway: &Gateway, listeners: &Listeners) -> ! {
                     gateway.offer_client_certs(),
                 )));
                 tls.enable_h2();
-                service.add_tls_with_settings(addr, None, tls);
+                service.add_listener(ListenerConfig::tcp(addr).tls(tls).l4_buffer(tls_buffers()));
                 tracing::info!("gateway listening on https://{addr} (HTTP/1.1, h2)");
             }
             Err(e) => tracing::error!("HTTPS listener {addr} not started: {e}"),
@@ -72,4 +73,16 @@ pub fn run_forever(gateway: &Gateway, listeners: &Listeners) -> ! {
     server.add_service(service);
     tracing::info!("gantry ready");
     server.run_forever()
+}
+
+/// Per-connection L4 buffers on the plain-HTTP port: none for reads. Pingora reads the
+/// request head into a buffer of its own, so its default 64 KiB read buffer under it only
+/// cost memory per keep-alive connection (95 → 35 KiB each idle, same syscalls per request).
+fn plain_buffers() -> L4BufferSettings {
+    L4BufferSettings::default().read(0)
+}
+
+/// Per-connection L4 buffers on the HTTPS port: 16 KiB, one TLS record, for rustls's reads.
+fn tls_buffers() -> L4BufferSettings {
+    L4BufferSettings::default().read(16 * 1024)
 }
