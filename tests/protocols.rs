@@ -445,6 +445,33 @@ async fn grpc_calls_share_upstream_connections() {
     );
 }
 
+/// Clients that hang up with calls still open are routine: the gateway keeps serving and
+/// logs no error for them.
+#[tokio::test]
+async fn clients_hanging_up_mid_call_log_no_error() {
+    const HOST: &str = "grpc.example.com";
+    let backend = GrpcServer::start("grpc");
+    let cert = TestCert::new(&[HOST]);
+    let gw = Gantry::start(grpc_config(&backend, HOST, &cert)).await;
+    let port = gw.http_port();
+    for _ in 0..5 {
+        let mut client = eventually_grpc(|| GrpcClient::h2c(port, HOST)).await;
+        let mut call = client.call(BIDI).await.unwrap();
+        call.send(&EchoMessage::new("left open")).unwrap();
+        let (status, _) = call.head().await.unwrap();
+        assert_eq!(status, 200);
+        // Drop the call and the connection with the stream still open.
+        drop(call);
+        drop(client);
+    }
+    let mut client = eventually_grpc(|| GrpcClient::h2c(port, HOST)).await;
+    check_grpc(&mut client, "after hang-ups").await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let log = gw.log();
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains("ERROR")).collect();
+    assert!(errors.is_empty(), "error lines in the log: {errors:#?}");
+}
+
 #[tokio::test]
 async fn grpc_over_tls_with_grpc_backend_protocol() {
     const HOST: &str = "grpc.example.com";

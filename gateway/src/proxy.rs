@@ -623,6 +623,16 @@ impl ProxyHttp for GatewayProxy {
     ) -> FailToProxy {
         error::respond_error(session, e).await
     }
+
+    /// A client that goes away mid-request (reset stream, closed connection) is routine, not
+    /// a gateway error: logged at debug instead of Pingora's error line.
+    fn suppress_error_log(&self, _session: &Session, _ctx: &Self::CTX, e: &Error) -> bool {
+        let client_gone = *e.esource() == pingora::ErrorSource::Downstream;
+        if client_gone {
+            tracing::debug!("client went away: {e}");
+        }
+        client_gone
+    }
 }
 
 impl GatewayProxy {
