@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use gantry_tests::grpc::{
-    EchoMessage, GrpcClient, GrpcServer, BIDI, FAIL, FAIL_TRAILERS_ONLY, UNARY,
+    EchoMessage, GrpcClient, GrpcServer, BIDI, FAIL, FAIL_TRAILERS_ONLY, SLOW, SLOW_DELAY, UNARY,
 };
 use gantry_tests::http1::Http1;
 use gantry_tests::http2::h2_get;
@@ -402,47 +402,39 @@ async fn grpc_over_h2c_with_grpc_backend_protocol() {
     check_grpc(&mut client, "h2c").await;
 }
 
-/// Concurrent gRPC calls are multiplexed on shared upstream HTTP/2 connections rather than
-/// one connection per in-flight call.
+/// Concurrent gRPC calls are multiplexed on a shared upstream HTTP/2 connection rather than
+/// one connection per in-flight call (Pingora's default): 16 bidi calls held open one after
+/// another all ride the first call's connection.
 #[tokio::test]
 async fn grpc_calls_share_upstream_connections() {
     const HOST: &str = "grpc.example.com";
-    const CALLS: usize = 64;
+    const CALLS: usize = 16;
     let backend = GrpcServer::start("grpc");
     let cert = TestCert::new(&[HOST]);
     let gw = Gantry::start(grpc_config(&backend, HOST, &cert)).await;
     let port = gw.http_port();
     let mut client = eventually_grpc(|| GrpcClient::h2c(port, HOST)).await;
-    // One call first, so the upstream connection exists before the burst.
-    let reply = client
-        .unary(UNARY, &EchoMessage::new("warm"))
-        .await
-        .unwrap();
-    assert_eq!(reply.messages.len(), 1, "{reply:?}");
+    let before = backend.connections();
 
-    let calls = (0..CALLS).map(|i| {
-        let mut client = client.clone();
-        async move {
-            let text = format!("call {i}");
-            let reply = client.unary(UNARY, &EchoMessage::new(&text)).await?;
-            match reply.messages.first() {
-                Some(m) if m.text == text => Ok(()),
-                _ => Err(format!("{text}: {reply:?}")),
-            }
-        }
-    });
-    let results = futures_util::future::join_all(calls).await;
-    let failed: Vec<_> = results.into_iter().filter_map(Result::err).collect();
+    let mut open = Vec::new();
+    for i in 0..CALLS {
+        let mut call = client.call(BIDI).await.unwrap();
+        let text = format!("call {i}");
+        call.send(&EchoMessage::new(&text)).unwrap();
+        let reply = call.recv().await.unwrap();
+        assert_eq!(reply.map(|m| m.text), Some(text));
+        open.push(call);
+    }
+    let connections = backend.connections() - before;
     assert!(
-        failed.is_empty(),
-        "{} calls failed: {failed:?}",
-        failed.len()
+        connections <= 1,
+        "{CALLS} open calls opened {connections} new upstream connections"
     );
-    let connections = backend.connections();
-    assert!(
-        connections <= 2,
-        "{CALLS} concurrent calls opened {connections} upstream connections"
-    );
+    for mut call in open {
+        call.close_send().unwrap();
+        let reply = call.finish().await.unwrap();
+        assert_eq!(reply.grpc_status().as_deref(), Some("0"), "{reply:?}");
+    }
 }
 
 /// Clients that hang up with calls still open are routine: the gateway keeps serving and
@@ -470,6 +462,94 @@ async fn clients_hanging_up_mid_call_log_no_error() {
     let log = gw.log();
     let errors: Vec<&str> = log.lines().filter(|l| l.contains("ERROR")).collect();
     assert!(errors.is_empty(), "error lines in the log: {errors:#?}");
+}
+
+/// The client's `grpc-timeout` bounds the wait for the upstream: past it the call ends with
+/// DEADLINE_EXCEEDED, well before the slow backend answers; a longer or no deadline waits.
+#[tokio::test]
+async fn grpc_timeout_header_is_honoured() {
+    const HOST: &str = "grpc.example.com";
+    let backend = GrpcServer::start("grpc");
+    let cert = TestCert::new(&[HOST]);
+    let gw = Gantry::start(grpc_config(&backend, HOST, &cert)).await;
+    let port = gw.http_port();
+    let mut client = eventually_grpc(|| GrpcClient::h2c(port, HOST)).await;
+
+    let started = std::time::Instant::now();
+    let reply = client
+        .unary_with(SLOW, &[("grpc-timeout", "200m")], &EchoMessage::new("late"))
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(reply.http_status, 200, "{reply:?}");
+    assert_eq!(reply.grpc_status().as_deref(), Some("4"), "{reply:?}");
+    assert!(reply.messages.is_empty(), "{reply:?}");
+    assert!(
+        took >= std::time::Duration::from_millis(190) && took < SLOW_DELAY,
+        "DEADLINE_EXCEEDED after {took:?}"
+    );
+
+    for headers in [&[("grpc-timeout", "10S")][..], &[]] {
+        let reply = client
+            .unary_with(SLOW, headers, &EchoMessage::new("in time"))
+            .await
+            .unwrap();
+        assert_eq!(
+            reply.grpc_status().as_deref(),
+            Some("0"),
+            "{headers:?}: {reply:?}"
+        );
+        assert_eq!(reply.messages[0].text, "in time", "{headers:?}: {reply:?}");
+    }
+}
+
+/// What the gateway answers itself to a gRPC client is gRPC: trailers-only, HTTP 200, with the
+/// `grpc-status` Envoy maps the HTTP status to (no route → UNIMPLEMENTED, no upstream →
+/// UNAVAILABLE).
+#[tokio::test]
+async fn gateway_errors_reach_grpc_clients_as_grpc_statuses() {
+    const HOST: &str = "grpc.example.com";
+    const DOWN: &str = "down.example.com";
+    let backend = GrpcServer::start("grpc");
+    let cert = TestCert::new(&[HOST]);
+    let config = grpc_config(&backend, HOST, &cert);
+    let closed = gantry_tests::ports::closed_port();
+    config.write_mcpbridge(&[
+        Registry::dns("grpc", "127.0.0.1", backend.port()),
+        Registry::dns("down", "127.0.0.1", closed.port()),
+    ]);
+    config.write_ingress(
+        &route("down", DOWN, "down.dns").annotation("higress.io/backend-protocol", "GRPC"),
+    );
+    let gw = Gantry::start(config).await;
+    let port = gw.http_port();
+    eventually_grpc(|| GrpcClient::h2c(port, HOST)).await;
+
+    for (host, status, what) in [
+        (DOWN, "14", "upstream refusing connections"),
+        ("nowhere.example.com", "12", "no route"),
+    ] {
+        let mut client = GrpcClient::h2c(port, host).await.unwrap();
+        let reply = client
+            .unary(UNARY, &EchoMessage::new("hello"))
+            .await
+            .unwrap();
+        assert_eq!(reply.http_status, 200, "{what}: {reply:?}");
+        assert_eq!(
+            reply.headers.get("content-type").map(|v| v.as_bytes()),
+            Some(&b"application/grpc"[..]),
+            "{what}: {reply:?}"
+        );
+        assert_eq!(
+            reply.grpc_status().as_deref(),
+            Some(status),
+            "{what}: {reply:?}"
+        );
+        assert!(
+            reply.grpc_message().is_some_and(|m| !m.is_empty()),
+            "{what}: {reply:?}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -8,10 +8,14 @@
 //! - `response_filter`: CORS, affinity cookie, response header control.
 //! - `fail_to_proxy`: errors become statuses with a clear body (`proxy/error.rs`).
 //!
+//! gRPC calls (`proxy/grpc.rs`) get their `grpc-timeout` as the upstream timeout, and the
+//! gateway's own answers to them are trailers-only gRPC responses.
+//!
 //! Each request loads one `Arc<RouteTable>` and keeps it, so a reload never changes the
 //! table under a request.
 
 pub mod error;
+pub mod grpc;
 pub mod headers;
 
 use std::sync::Arc;
@@ -79,6 +83,8 @@ pub struct RequestCtx {
     cors_origin: Option<HeaderValue>,
     set_cookie: Option<String>,
     mirror: Option<MirrorRequest>,
+    /// Set for gRPC requests.
+    grpc: Option<grpc::GrpcCall>,
 }
 
 // === impl RequestCtx ===
@@ -102,13 +108,17 @@ impl GatewayProxy {
     }
 }
 
-/// Writes a short response with extra headers, keeping the connection open.
+/// Writes a short response with extra headers, keeping the connection open. An error
+/// status for a gRPC request becomes a trailers-only gRPC answer (as Envoy's local replies).
 pub(crate) async fn respond(
     session: &mut Session,
     status: u16,
     headers: Vec<(&'static str, HeaderValue)>,
     body: String,
 ) -> Result<()> {
+    if status >= 400 && grpc::GrpcCall::of(session.req_header()).is_some() {
+        return grpc::respond(session, grpc::status_for_http(status), &body).await;
+    }
     let mut resp = ResponseHeader::build(status, Some(4 + headers.len()))?;
     for (name, value) in headers {
         resp.insert_header(name, value)?;
@@ -188,6 +198,7 @@ impl ProxyHttp for GatewayProxy {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Self::CTX) -> Result<bool> {
+        ctx.grpc = grpc::GrpcCall::of(session.req_header());
         if !valid_target(session.req_header()) {
             respond(session, 400, Vec::new(), "invalid request target\n".into()).await?;
             return Ok(true);
@@ -619,9 +630,12 @@ impl ProxyHttp for GatewayProxy {
         &self,
         session: &mut Session,
         e: &Error,
-        _ctx: &mut Self::CTX,
+        ctx: &mut Self::CTX,
     ) -> FailToProxy {
-        error::respond_error(session, e).await
+        match ctx.grpc {
+            Some(call) => error::respond_grpc_error(session, e, call).await,
+            None => error::respond_error(session, e).await,
+        }
     }
 
     /// A client that goes away mid-request (reset stream, closed connection) is routine, not
@@ -672,6 +686,14 @@ impl GatewayProxy {
             .as_ref()
             .and_then(|r| r.per_try_timeout)
             .or(route_timeout);
+        // A gRPC client's `grpc-timeout` bounds the wait too (Istio routes honour it).
+        let read_timeout = match ctx.grpc.and_then(|g| g.remaining()) {
+            Some(left) => {
+                let left = left.max(Duration::from_millis(1));
+                Some(read_timeout.map_or(left, |t| t.min(left)))
+            }
+            None => read_timeout,
+        };
         peer.options.idle_timeout = global.and_then(|g| g.upstream_idle_timeout);
         peer.options.connection_timeout =
             Some(read_timeout.map_or(CONNECT_TIMEOUT, |t| t.min(CONNECT_TIMEOUT)));

@@ -7,6 +7,7 @@
 //! - [`BIDI`]: each message in is answered at once, then `grpc-status: 0` at the end.
 //! - [`FAIL`]: headers, no message, trailers `grpc-status: 5` / `grpc-message: no such echo`.
 //! - [`FAIL_TRAILERS_ONLY`]: the same status as a trailers-only response.
+//! - [`SLOW`]: as [`UNARY`], after [`SLOW_DELAY`].
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -33,6 +34,10 @@ pub const BIDI: &str = "/gantry.test.Echo/Bidi";
 pub const FAIL: &str = "/gantry.test.Echo/Fail";
 /// Fails with `grpc-status: 5` in a trailers-only response.
 pub const FAIL_TRAILERS_ONLY: &str = "/gantry.test.Echo/FailTrailersOnly";
+/// Unary echo that answers after [`SLOW_DELAY`].
+pub const SLOW: &str = "/gantry.test.Echo/Slow";
+/// How long [`SLOW`] waits before answering.
+pub const SLOW_DELAY: Duration = Duration::from_millis(1500);
 
 /// How long one step of a call (headers, a message, trailers) may take. Default: 10 s.
 const STEP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -183,7 +188,10 @@ async fn handle(req: Request<RecvStream>, mut respond: SendResponse<Bytes>, name
         })
     };
     match path.as_str() {
-        UNARY => {
+        UNARY | SLOW => {
+            if path == SLOW {
+                tokio::time::sleep(SLOW_DELAY).await;
+            }
             let mut got = Vec::new();
             while let Some(msgs) = next_messages(&mut body, &mut decoder).await {
                 got.extend(msgs);
@@ -291,14 +299,27 @@ impl GrpcClient {
 
     /// Starts a call to `path` (e.g. [`BIDI`]).
     pub async fn call(&mut self, path: &str) -> Result<GrpcCall, String> {
+        self.call_with(path, &[]).await
+    }
+
+    /// Starts a call to `path` with extra request headers (e.g. `grpc-timeout`).
+    pub async fn call_with(
+        &mut self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<GrpcCall, String> {
         let mut send = timed("HTTP/2 stream capacity", self.send.clone().ready())
             .await?
             .map_err(|e| format!("{path}: connection not ready: {e}"))?;
-        let req = Request::post(format!("{}{path}", self.base))
+        let mut req = Request::post(format!("{}{path}", self.base))
             .header("content-type", "application/grpc")
-            .header("te", "trailers")
+            .header("te", "trailers");
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let req = req
             .body(())
-            .expect("request head");
+            .map_err(|e| format!("{path}: request head: {e}"))?;
         let (response, stream) = send
             .send_request(req, false)
             .map_err(|e| format!("{path}: send request: {e}"))?;
@@ -314,7 +335,17 @@ impl GrpcClient {
 
     /// One unary call to `path` with `msg`.
     pub async fn unary(&mut self, path: &str, msg: &EchoMessage) -> Result<GrpcReply, String> {
-        let mut call = self.call(path).await?;
+        self.unary_with(path, &[], msg).await
+    }
+
+    /// One unary call to `path` with extra request headers and `msg`.
+    pub async fn unary_with(
+        &mut self,
+        path: &str,
+        headers: &[(&str, &str)],
+        msg: &EchoMessage,
+    ) -> Result<GrpcReply, String> {
+        let mut call = self.call_with(path, headers).await?;
         call.send_last(msg)?;
         call.finish().await
     }
