@@ -973,7 +973,7 @@ fn churn_worker(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn route_churn_and_certificate_rotation_lose_no_request() {
-    const EDITS: usize = 16;
+    const EDITS: usize = 100;
     let one = EchoServer::start("one");
     let two = EchoServer::start("two");
     let three = EchoServer::start("three");
