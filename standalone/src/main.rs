@@ -12,6 +12,12 @@ mod validate;
 
 use clap::Parser;
 
+/// jemalloc with background purging: ~10 % fewer instructions per proxied request than glibc
+/// malloc, and the memory of closed connections goes back to the OS within seconds (glibc kept
+/// it; see docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     logging::init(cli.log_format);
