@@ -108,9 +108,6 @@ command -v curl >/dev/null || need_install+=(curl)
 command -v taskset >/dev/null || need_install+=(util-linux)
 command -v ss >/dev/null || need_install+=(iproute2)
 command -v python3 >/dev/null || need_install+=(python3)
-# For the allocator experiment (Gantry with jemalloc preloaded).
-jemalloc_so() { ldconfig -p | awk '/libjemalloc\.so\.2 / {print $NF; exit}'; }
-[[ -n $(jemalloc_so) ]] || need_install+=(libjemalloc2)
 if ((${#need_install[@]})); then
   log "installing ${need_install[*]}"
   # Keep the packages' init scripts from starting system services (an existing
@@ -200,8 +197,8 @@ for s in socks:
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
 }
-read -r p_backend p_ng_http p_ng_https p_ng_h2c p_ha p_gt_http p_gt_https p_scale p_prof p_prof_tls p_prof_h2c p_gt_je \
-  p_gt_grpc p_ng_grpc p_ha_grpc <<<"$(free_ports 15)"
+read -r p_backend p_ng_http p_ng_https p_ng_h2c p_ha p_gt_http p_gt_https p_scale p_prof p_prof_tls p_prof_h2c \
+  p_gt_grpc p_ng_grpc p_ha_grpc <<<"$(free_ports 14)"
 # The gRPC echo backend picks its own port when it starts (gRPC section).
 p_grpc=
 
@@ -258,7 +255,7 @@ note_cmd() {
   local np
   for np in BACKEND:$p_backend NGINX_HTTP:$p_ng_http NGINX_HTTPS:$p_ng_https NGINX_H2C:$p_ng_h2c \
     HAPROXY:$p_ha GANTRY_HTTP:$p_gt_http GANTRY_HTTPS:$p_gt_https GANTRY_SCALE:$p_scale \
-    GANTRY_JEMALLOC:$p_gt_je PROFILED:$p_prof GANTRY_GRPC:$p_gt_grpc NGINX_GRPC:$p_ng_grpc \
+    PROFILED:$p_prof GANTRY_GRPC:$p_gt_grpc NGINX_GRPC:$p_ng_grpc \
     HAPROXY_GRPC:$p_ha_grpc ${p_grpc:+GRPC_BACKEND:$p_grpc}; do
     line=${line//127.0.0.1:${np#*:}/127.0.0.1:${np%%:*}}
     line=${line//-port ${np#*:}/-port ${np%%:*}}
@@ -410,27 +407,11 @@ note_cmd RUST_LOG="${RUST_LOG:-info}" "${srv[@]}" gantry serve --config "$gt_con
   --https-port "$p_gt_https" --console-port 0 --bind 127.0.0.1
 gantry_started=$(date +%s.%N)
 
-# The same gantry with jemalloc preloaded in place of glibc's malloc: an experiment for the
-# findings, not a supported setup. Its own copy of the config, so reload tests leave it idle.
-jemalloc=$(jemalloc_so)
-if [[ -n $jemalloc ]]; then
-  gt_je_conf=$work/gantry-jemalloc
-  python3 "$here/gen_config.py" base --out "$gt_je_conf" --backend "127.0.0.1:$p_backend" \
-    --cert "$work/cert.pem" --key "$work/key.pem"
-  LD_PRELOAD=$jemalloc RUST_LOG=${RUST_LOG:-info} "${srv[@]}" "$gantry" serve --config "$gt_je_conf" \
-    --http-port "$p_gt_je" --https-port 0 --console-port 0 --bind 127.0.0.1 >"$work/gantry-jemalloc.log" 2>&1 &
-  gantry_je_pid=$!
-  pids+=("$gantry_je_pid")
-  note_cmd LD_PRELOAD="$jemalloc" RUST_LOG="${RUST_LOG:-info}" "${srv[@]}" gantry serve --config "$gt_je_conf" \
-    --http-port "$p_gt_je" --https-port 0 --console-port 0 --bind 127.0.0.1 "# experiment"
-fi
-
 H=(-H "Host: bench.local")
 wait_ok "http://127.0.0.1:$p_backend/"
 wait_ok "http://127.0.0.1:$p_ng_http/" "${H[@]}"
 wait_ok "http://127.0.0.1:$p_ha/" "${H[@]}"
 wait_ok "http://127.0.0.1:$p_gt_http/" "${H[@]}"
-[[ -z $jemalloc ]] || wait_ok "http://127.0.0.1:$p_gt_je/" "${H[@]}"
 wait_ok "https://127.0.0.1:$p_gt_https/" -k "${H[@]}"
 wait_ok "https://127.0.0.1:$p_ng_https/" -k "${H[@]}"
 for t in "http://127.0.0.1:$p_gt_http/" "http://127.0.0.1:$p_ng_h2c/"; do
@@ -605,9 +586,6 @@ for r in $(seq "$rounds"); do
   measure "http-gantry-r$r" "$gantry_pid" "http://127.0.0.1:$p_gt_http/" "${H[@]}"
   measure "http-nginx-r$r" "$nginx_pid" "http://127.0.0.1:$p_ng_http/" "${H[@]}"
   measure "http-haproxy-r$r" "$haproxy_pid" "http://127.0.0.1:$p_ha/" "${H[@]}"
-  if [[ -n $jemalloc ]]; then
-    measure "http-gantryje-r$r" "$gantry_je_pid" "http://127.0.0.1:$p_gt_je/" "${H[@]}"
-  fi
 done
 sleep 1
 {
@@ -616,22 +594,32 @@ sleep 1
   echo "rss_nginx_after_load=$(rss "$nginx_pid")"
   echo "rss_haproxy_after_load=$(rss "$haproxy_pid")"
 } >>"$work/res/misc.txt"
-# The experiment's instance is done; stop it so that it is not on CPU 0 any more.
-[[ -z $jemalloc ]] || stop "$gantry_je_pid"
 
 # --- (i) 10k idle keep-alive connections ------------------------------------------
 
+# Gantry's RSS is read again 2 s and 15 s after its idle connections closed (idle_conns.py
+# closes them when it exits): jemalloc hands freed pages back to the OS over about 10 s.
 for s in gantry:$p_gt_http:$gantry_pid nginx:$p_ng_http:$nginx_pid haproxy:$p_ha:$haproxy_pid; do
   IFS=: read -r name port pid <<<"$s"
   log "$idle_conns idle connections to $name"
   line=$("${load[@]}" python3 "$here/idle_conns.py" --port "$port" --count "$idle_conns" \
     --pids "$(echo "$pid" $(pgrep -P "$pid") | tr ' ' ,)")
   echo "conns_$name $line" >>"$work/res/conns.txt"
-  sleep 1
+  if [[ $name == gantry ]]; then
+    gantry_conns_closed=$(date +%s.%N)
+    sleep 2
+    echo "rss_gantry_after_conns_closed=$(rss "$gantry_pid")" >>"$work/res/misc.txt"
+  else
+    sleep 1
+  fi
 done
 note_cmd "${load[@]}" python3 bench/compare/idle_conns.py --port PORT --count "$idle_conns" --pids SERVER_PIDS
-sleep 2
-echo "rss_gantry_after_conns_closed=$(rss "$gantry_pid")" >>"$work/res/misc.txt"
+# The rest of the 15 s (nginx's and HAProxy's idle runs took part of them); the seconds
+# actually waited are recorded with the reading.
+sleep "$(awk -v t="$gantry_conns_closed" -v now="$(date +%s.%N)" 'BEGIN {d = t + 15 - now; print (d > 0 ? d : 0)}')"
+echo "rss_gantry_after_conns_closed_15s=$(rss "$gantry_pid")" \
+  "after_conns_closed_15s_s=$(awk -v t="$gantry_conns_closed" -v now="$(date +%s.%N)" 'BEGIN {printf "%.1f", now - t}')" \
+  >>"$work/res/misc.txt"
 
 # --- (e) HTTPS, (f) h2 -------------------------------------------------------------
 
@@ -711,12 +699,12 @@ note_cmd python3 bench/compare/gen_config.py scale --out DIR --backend 127.0.0.1
 # Each proxy runs under callgrind with instrumentation off during start-up; it is switched
 # on just before a short wrk run and the profile dumped right after, so the dump holds the
 # user-space instructions of those requests only (the kernel's share is not counted).
-# callgrind_profile NAME URL CMD... (environment for it in the array cg_env)
+# callgrind_profile NAME URL CMD...
 callgrind_profile() {
   local name=$1 url=$2
   shift 2
   log "callgrind $name"
-  "${srv[@]}" env "${cg_env[@]}" valgrind --tool=callgrind --instr-atstart=no \
+  "${srv[@]}" valgrind --tool=callgrind --instr-atstart=no \
     --callgrind-out-file="$work/cg-$name.out" "$@" >"$work/cg-$name.log" 2>&1 &
   local vpid=$!
   pids+=("$vpid")
@@ -738,16 +726,9 @@ callgrind_profile() {
   callgrind_annotate --inclusive=no "$dump" 2>/dev/null | sed -n '/^Ir/,$p' | head -40 >"$work/res/callgrind-$name-self.txt" || true
   callgrind_annotate --inclusive=yes "$dump" 2>/dev/null | sed -n '/^Ir/,$p' | head -70 >"$work/res/callgrind-$name-incl.txt" || true
 }
-cg_env=()
 if [[ $profile == 1 ]] && command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
   callgrind_profile gantry "http://127.0.0.1:$p_prof/" "$gantry" serve --config "$gt_conf" \
     --http-port "$p_prof" --https-port 0 --console-port 0 --bind 127.0.0.1 --watch events
-  if [[ -n $jemalloc ]]; then
-    cg_env=("LD_PRELOAD=$jemalloc")
-    callgrind_profile gantry-jemalloc "http://127.0.0.1:$p_prof/" "$gantry" serve \
-      --config "$gt_conf" --http-port "$p_prof" --https-port 0 --console-port 0 --bind 127.0.0.1 --watch events
-    cg_env=()
-  fi
   fill nginx-proxy.conf.in "$p_prof" "$p_prof_tls" "$p_prof_h2c" "$work/nginx-prof.conf"
   sed -i -e 's|nginx-proxy\.pid|nginx-prof.pid|' -e 's|nginx-proxy-error\.log|nginx-prof-error.log|' "$work/nginx-prof.conf"
   callgrind_profile nginx "http://127.0.0.1:$p_prof/" nginx -p "$work" -c "$work/nginx-prof.conf" \

@@ -298,26 +298,21 @@ if F.get("only") == "grpc":
 # --- (a)-(d) ---------------------------------------------------------------------
 
 http = {t: mean_runs([f"http-{t}-r{i}" for i in range(1, rounds + 1)])
-        for t in ("direct", "gantry", "nginx", "haproxy", "gantryje")}
+        for t in ("direct", "gantry", "nginx", "haproxy")}
 ng = http["nginx"]
 w("### HTTP/1.1 keep-alive, one proxy hop")
 w("")
-w(f"Median of {rounds} interleaved rounds (direct, Gantry, nginx, HAProxy, Gantry with jemalloc, then again),")
+w(f"Median of {rounds} interleaved rounds (direct, Gantry, nginx, HAProxy, then again),")
 w("every column; requests/s of each round in brackets. The spread between rounds is this VM's: its CPU")
 w("speed drifts by tens of percent over minutes (see *proxy CPU s / 100k req* of the same server across")
-w("rounds in the raw outputs). Ratios are to nginx as a proxy. The last row is the same Gantry")
-w("binary with `LD_PRELOAD=libjemalloc.so.2` (Debian's `libjemalloc2`) replacing glibc's malloc: an")
-w("experiment behind the findings below, not how Gantry ships.")
+w("rounds in the raw outputs). Ratios are to nginx as a proxy.")
 w("")
 w("| target | requests/s | p50 | p99 | p99.9 | proxy CPU s / 100k req | backend CPU s / 100k req | backend conns opened | CPU 0 / CPU 1 busy | req/s vs nginx | p99 vs nginx |")
 w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 labels = {"direct": "(a) backend direct (baseline)", "gantry": "(b) Gantry → backend",
-          "nginx": "(c) nginx → backend", "haproxy": "(d) HAProxy → backend",
-          "gantryje": "Gantry with jemalloc preloaded (experiment, see findings)"}
+          "nginx": "(c) nginx → backend", "haproxy": "(d) HAProxy → backend"}
 for t, label in labels.items():
     r = http[t]
-    if not r and t == "gantryje":
-        continue
     if not r:
         w(f"| {label} | failed | | | | | | | | | |")
         continue
@@ -522,7 +517,8 @@ w("### Memory")
 w("")
 w("`VmRSS` (master and workers summed for nginx). Idle connections: `bench/compare/idle_conns.py` opens")
 w(f"{F.get('idle_conns')} HTTP/1.1 connections, sends one `GET /` on each (200 at a time), keeps them all")
-w("open and idle, and reads the server's RSS 2 s later.")
+w("open and idle, and reads the server's RSS 2 s later. Gantry's RSS is read again 2 s and 15 s after")
+w("those connections closed: its allocator, jemalloc, hands freed memory back to the OS over about 10 s.")
 w("")
 w("| what | Gantry | nginx | HAProxy |")
 w("|---|---:|---:|---:|")
@@ -546,6 +542,15 @@ w(f"| {F.get('idle_conns')} idle keep-alive connections: while open | " + " | ".
 w("| per idle connection | " + " | ".join(row_per) + " |")
 w("| connections open / answered 200 | " + " | ".join(row_ok) + " |")
 w(f"| after those connections closed (+2 s) | {kib(misc.get('rss_gantry_after_conns_closed'))} | | |")
+closed_15s = misc.get("rss_gantry_after_conns_closed_15s")
+if closed_15s is None:
+    closed_15s = "not measured"
+else:
+    closed_15s = kib(closed_15s)
+    waited = float(misc.get("after_conns_closed_15s_s", "15"))
+    if waited >= 16:  # the other servers' idle runs took longer than the 15 s
+        closed_15s += f" (at +{waited:.0f} s)"
+w(f"| after those connections closed (+15 s) | {closed_15s} | | |")
 sp = scale.get("scale-spread-10000", {})
 oh = scale.get("scale-onehost-10000", {})
 w(f"| 10,000 routes (spread), idle / after load | {kib(sp.get('rss_idle'))} / {kib(sp.get('rss_after'))} | | |")
@@ -570,11 +575,8 @@ if cg:
     ngx_ipr = None
     if "nginx" in cg and cg["nginx"].get("requests"):
         ngx_ipr = int(cg["nginx"]["ir"]) / int(cg["nginx"]["requests"])
-    for t, label in (("gantry", "Gantry"), ("gantry-jemalloc", "Gantry, jemalloc preloaded (experiment)"),
-                     ("nginx", "nginx"), ("haproxy", "HAProxy")):
+    for t, label in (("gantry", "Gantry"), ("nginx", "nginx"), ("haproxy", "HAProxy")):
         c = cg.get(t)
-        if not c and t == "gantry-jemalloc":
-            continue
         if not c or not c.get("requests"):
             w(f"| {label} | failed | | |")
             continue
