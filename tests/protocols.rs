@@ -114,15 +114,21 @@ fn ws_route(rev: usize) -> Ingress {
     )
 }
 
-#[tokio::test]
-async fn websocket_echo_survives_50_route_reloads() {
-    const HOST: &str = "ws.example.com";
-    const RELOADS: usize = 50;
+/// A WebSocket echo backend behind a gateway serving [`ws_route`] revision 0.
+async fn ws_gateway() -> (WsEchoServer, Gantry) {
     let backend = WsEchoServer::start("ws");
     let config = ConfigDir::new();
     config.write_mcpbridge(&[Registry::dns("ws", "127.0.0.1", backend.port())]);
     config.write_ingress(&ws_route(0));
     let gw = Gantry::start(config).await;
+    (backend, gw)
+}
+
+#[tokio::test]
+async fn websocket_echo_survives_50_route_reloads() {
+    const HOST: &str = "ws.example.com";
+    const RELOADS: usize = 50;
+    let (_backend, gw) = ws_gateway().await;
     let port = gw.http_port();
 
     let (mut socket, handshake) =
@@ -171,11 +177,7 @@ async fn websocket_echo_survives_50_route_reloads() {
 async fn websocket_first_frame_follows_every_handshake() {
     const HOST: &str = "ws.example.com";
     const SOCKETS: usize = 400;
-    let backend = WsEchoServer::start("ws");
-    let config = ConfigDir::new();
-    config.write_mcpbridge(&[Registry::dns("ws", "127.0.0.1", backend.port())]);
-    config.write_ingress(&ws_route(0));
-    let gw = Gantry::start(config).await;
+    let (_backend, gw) = ws_gateway().await;
     let port = gw.http_port();
     eventually(DEADLINE, || ws_connect(port, HOST, "/warm", &[])).await;
 
