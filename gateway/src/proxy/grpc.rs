@@ -22,11 +22,11 @@ pub struct GrpcCall {
 // === impl GrpcCall ===
 
 impl GrpcCall {
-    /// The call in `req`, if it is gRPC (`content-type: application/grpc…`). A malformed
+    /// The call in `req`, if it is gRPC (see [`is_grpc_content_type`]). A malformed
     /// `grpc-timeout` is ignored, as Envoy ignores it.
     pub fn of(req: &RequestHeader) -> Option<Self> {
         let content_type = req.headers.get(http::header::CONTENT_TYPE)?.as_bytes();
-        if !content_type.starts_with(b"application/grpc") {
+        if !is_grpc_content_type(content_type) {
             return None;
         }
         let deadline = req
@@ -42,6 +42,15 @@ impl GrpcCall {
     pub fn remaining(&self) -> Option<Duration> {
         self.deadline
             .map(|d| d.saturating_duration_since(Instant::now()))
+    }
+}
+
+/// `application/grpc`, `application/grpc+<codec>` or with parameters, as Envoy tells gRPC;
+/// gRPC-Web (`application/grpc-web…`) is not gRPC here.
+pub fn is_grpc_content_type(value: &[u8]) -> bool {
+    match value.strip_prefix(b"application/grpc") {
+        Some(rest) => matches!(rest.first(), None | Some(b'+' | b';')),
+        None => false,
     }
 }
 
@@ -131,6 +140,25 @@ mod tests {
             "é",
         ] {
             assert_eq!(parse_timeout(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn grpc_content_types_are_told_as_envoy_tells_them() {
+        for yes in [
+            "application/grpc",
+            "application/grpc+proto",
+            "application/grpc;charset=x",
+        ] {
+            assert!(is_grpc_content_type(yes.as_bytes()), "{yes}");
+        }
+        for no in [
+            "application/grpc-web",
+            "application/grpc-web-text",
+            "application/json",
+            "",
+        ] {
+            assert!(!is_grpc_content_type(no.as_bytes()), "{no}");
         }
     }
 
