@@ -34,6 +34,17 @@ fn write_tls_ingress(config: &ConfigDir, ingress: &Ingress, host: &str, secret: 
     );
 }
 
+/// A config with the dns registry `name` at `127.0.0.1:<port>`, Secret `cert-<name>` holding
+/// `cert`, and `ingress` served over TLS for `host` with that Secret.
+fn tls_config(name: &str, port: u16, cert: &TestCert, host: &str, ingress: &Ingress) -> ConfigDir {
+    let config = ConfigDir::new();
+    config.write_mcpbridge(&[Registry::dns(name, "127.0.0.1", port)]);
+    let secret = format!("cert-{name}");
+    config.write(&secret_file(&secret), &cert.secret_yaml(&secret));
+    write_tls_ingress(&config, ingress, host, &secret);
+    config
+}
+
 /// A plain TCP connection to the gateway's HTTP port.
 async fn tcp(port: u16) -> Result<TcpStream, String> {
     let tcp = TcpStream::connect(("127.0.0.1", port))
@@ -48,10 +59,8 @@ async fn h2_over_tls_and_h2c_reach_the_backend() {
     const HOST: &str = "h2.example.com";
     let httpbin = EchoServer::start("httpbin");
     let cert = TestCert::new(&[HOST]);
-    let config = ConfigDir::new();
-    config.write_mcpbridge(&[Registry::dns("httpbin", "127.0.0.1", httpbin.port())]);
-    config.write(&secret_file("cert-h2"), &cert.secret_yaml("cert-h2"));
-    write_tls_ingress(&config, &route("h2", HOST, "httpbin.dns"), HOST, "cert-h2");
+    let ingress = route("h2", HOST, "httpbin.dns");
+    let config = tls_config("httpbin", httpbin.port(), &cert, HOST, &ingress);
     let gw = Gantry::builder().https(true).start(config).await;
     let https = gw.https_port();
     let http = gw.http_port();
@@ -263,10 +272,8 @@ async fn event_stream_is_not_buffered() {
     const HOST: &str = "sse.example.com";
     let backend = StreamServer::start("sse");
     let cert = TestCert::new(&[HOST]);
-    let config = ConfigDir::new();
-    config.write_mcpbridge(&[Registry::dns("sse", "127.0.0.1", backend.port())]);
-    config.write(&secret_file("cert-sse"), &cert.secret_yaml("cert-sse"));
-    write_tls_ingress(&config, &route("sse", HOST, "sse.dns"), HOST, "cert-sse");
+    let ingress = route("sse", HOST, "sse.dns");
+    let config = tls_config("sse", backend.port(), &cert, HOST, &ingress);
     let gw = Gantry::builder().https(true).start(config).await;
     gw.client().eventually_backend(HOST, "/ready", "sse").await;
 
@@ -285,12 +292,8 @@ async fn event_stream_is_not_buffered() {
 /// The gRPC config: registry `grpc` at `backend`, and Ingress `grpc` for `host` with
 /// `backend-protocol: GRPC` and a certificate.
 fn grpc_config(backend: &GrpcServer, host: &str, cert: &TestCert) -> ConfigDir {
-    let config = ConfigDir::new();
-    config.write_mcpbridge(&[Registry::dns("grpc", "127.0.0.1", backend.port())]);
-    config.write(&secret_file("cert-grpc"), &cert.secret_yaml("cert-grpc"));
     let ingress = route("grpc", host, "grpc.dns").annotation("higress.io/backend-protocol", "GRPC");
-    write_tls_ingress(&config, &ingress, host, "cert-grpc");
-    config
+    tls_config("grpc", backend.port(), cert, host, &ingress)
 }
 
 /// A unary call, a 5-message bidi exchange (each reply read before the next message is
