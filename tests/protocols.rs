@@ -396,14 +396,21 @@ where
     .await
 }
 
-#[tokio::test]
-async fn grpc_over_h2c_with_grpc_backend_protocol() {
+/// A gRPC echo backend behind a gateway serving [`grpc_config`] for `grpc.example.com`, and an
+/// h2c client whose first call through it succeeded.
+async fn grpc_h2c_gateway() -> (GrpcServer, Gantry, GrpcClient) {
     const HOST: &str = "grpc.example.com";
     let backend = GrpcServer::start("grpc");
     let cert = TestCert::new(&[HOST]);
     let gw = Gantry::start(grpc_config(&backend, HOST, &cert)).await;
     let port = gw.http_port();
-    let mut client = eventually_grpc(|| GrpcClient::h2c(port, HOST)).await;
+    let client = eventually_grpc(|| GrpcClient::h2c(port, HOST)).await;
+    (backend, gw, client)
+}
+
+#[tokio::test]
+async fn grpc_over_h2c_with_grpc_backend_protocol() {
+    let (_backend, _gw, mut client) = grpc_h2c_gateway().await;
     check_grpc(&mut client, "h2c").await;
 }
 
@@ -412,13 +419,8 @@ async fn grpc_over_h2c_with_grpc_backend_protocol() {
 /// another all ride the first call's connection.
 #[tokio::test]
 async fn grpc_calls_share_upstream_connections() {
-    const HOST: &str = "grpc.example.com";
     const CALLS: usize = 16;
-    let backend = GrpcServer::start("grpc");
-    let cert = TestCert::new(&[HOST]);
-    let gw = Gantry::start(grpc_config(&backend, HOST, &cert)).await;
-    let port = gw.http_port();
-    let mut client = eventually_grpc(|| GrpcClient::h2c(port, HOST)).await;
+    let (backend, _gw, mut client) = grpc_h2c_gateway().await;
     let before = backend.connections();
 
     let mut open = Vec::new();
@@ -473,12 +475,7 @@ async fn clients_hanging_up_mid_call_log_no_error() {
 /// DEADLINE_EXCEEDED, well before the slow backend answers; a longer or no deadline waits.
 #[tokio::test]
 async fn grpc_timeout_header_is_honoured() {
-    const HOST: &str = "grpc.example.com";
-    let backend = GrpcServer::start("grpc");
-    let cert = TestCert::new(&[HOST]);
-    let gw = Gantry::start(grpc_config(&backend, HOST, &cert)).await;
-    let port = gw.http_port();
-    let mut client = eventually_grpc(|| GrpcClient::h2c(port, HOST)).await;
+    let (_backend, _gw, mut client) = grpc_h2c_gateway().await;
 
     let started = std::time::Instant::now();
     let reply = client
