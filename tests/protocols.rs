@@ -2,8 +2,9 @@
 //! TLS (ALPN) and h2c, WebSocket across route reloads, unbuffered streaming responses,
 //! gRPC (unary, bidi streaming, error statuses) and HTTPS upstreams.
 //!
-//! gRPC is spoken over the `h2` crate with a hand-written prost message (no codegen, no
-//! tonic): see `support/grpc.rs`.
+//! gRPC is spoken over the `h2` crate with a hand-written prost message (no codegen): see
+//! `support/grpc.rs`; one test drives the same service with tonic's client
+//! (`support/tonic_echo.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use gantry_tests::grpc::{
@@ -14,6 +15,7 @@ use gantry_tests::http2::h2_get;
 use gantry_tests::https_echo::HttpsEchoServer;
 use gantry_tests::stream::StreamServer;
 use gantry_tests::tls::{alpn_of, ingress_with_tls, secret_file, TestCert, TlsClient};
+use gantry_tests::tonic_echo::TonicEcho;
 use gantry_tests::ws::{ws_connect, ws_exchange, ws_exchange_binary, WsEchoServer};
 use gantry_tests::{
     config, eventually, ConfigDir, EchoServer, Gantry, Ingress, Path, Registry, DEADLINE,
@@ -412,6 +414,49 @@ async fn grpc_h2c_gateway() -> (GrpcServer, Gantry, GrpcClient) {
 async fn grpc_over_h2c_with_grpc_backend_protocol() {
     let (_backend, _gw, mut client) = grpc_h2c_gateway().await;
     check_grpc(&mut client, "h2c").await;
+}
+
+/// A real gRPC stack on the client side — tonic's client over hyper — through the gateway:
+/// unary, bidi streaming with each reply read before the next message, the backend's error
+/// statuses (with trailers and trailers-only), and the gateway's own "no route" as a status.
+#[tokio::test]
+async fn tonic_client_through_the_gateway() {
+    let (_backend, gw, _client) = grpc_h2c_gateway().await;
+    let port = gw.http_port();
+    let mut tonic = TonicEcho::connect(port, "grpc.example.com").await.unwrap();
+
+    let reply = tonic.unary(UNARY, EchoMessage::new("hello")).await.unwrap();
+    assert_eq!(
+        (reply.text.as_str(), reply.served_by.as_str()),
+        ("hello", "grpc")
+    );
+
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let mut replies = tonic.bidi(BIDI, rx).await.unwrap();
+    for i in 0..5 {
+        let text = format!("message {i}");
+        tx.send(EchoMessage::new(&text)).await.unwrap();
+        let reply = replies.message().await.unwrap().expect("a reply");
+        assert_eq!(reply.text, text);
+    }
+    drop(tx);
+    assert_eq!(
+        replies.message().await.unwrap(),
+        None,
+        "clean end of stream"
+    );
+
+    for path in [FAIL, FAIL_TRAILERS_ONLY] {
+        let status = tonic.unary(path, EchoMessage::new("x")).await.unwrap_err();
+        assert_eq!(status.code(), tonic::Code::NotFound, "{path}: {status:?}");
+        assert_eq!(status.message(), "no such echo", "{path}: {status:?}");
+    }
+
+    let mut lost = TonicEcho::connect(port, "nowhere.example.com")
+        .await
+        .unwrap();
+    let status = lost.unary(UNARY, EchoMessage::new("x")).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
 }
 
 /// Concurrent gRPC calls are multiplexed on a shared upstream HTTP/2 connection rather than

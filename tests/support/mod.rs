@@ -16,6 +16,7 @@ pub mod https_echo;
 pub mod ports;
 pub mod stream;
 pub mod tls;
+pub mod tonic_echo;
 pub mod ws;
 
 pub use client::{Client, Reply};
