@@ -128,6 +128,27 @@ fn want_seen(seen: &Value, field: &str, want: Option<&str>) -> Result<(), String
 }
 
 /// `Ok` when `reply` is the gateway's own 404 (no backend answered).
+/// For each `(path, backend)` case: `GET path` on `host` reaches that backend with the path
+/// forwarded as sent, or gets the gateway's 404 when the backend is `None`.
+async fn check_paths(http: &Http, f: &mut Failures, host: &str, cases: &[(&str, Option<&str>)]) {
+    for &(path, want) in cases {
+        let reply = http.get(host, path).await;
+        let outcome = match want {
+            Some(name) => from_backend(reply, name).and_then(|seen| {
+                want_seen(&seen, "/path", Some(path.split('?').next().unwrap_or(path)))
+            }),
+            None => want_gateway_404(reply),
+        };
+        f.check(
+            &format!(
+                "GET {path} (Host {host}) -> {}",
+                want.map_or("gateway 404".to_owned(), |n| format!("200 from {n}"))
+            ),
+            outcome,
+        );
+    }
+}
+
 fn want_gateway_404(reply: Result<Reply, String>) -> Result<(), String> {
     let reply = reply?;
     if reply.status.as_u16() == 404 && reply.echo_name().is_none() {
@@ -314,27 +335,8 @@ async fn use_regex_and_full_path_regex() {
         ("/full/ABC", None),
         ("/other/x", Some("other")),
     ];
-    for &(path, want) in cases {
-        let reply = http.get(RE, path).await;
-        let outcome = match want {
-            Some(name) => {
-                async {
-                    let seen = from_backend(reply, name)?;
-                    // A regex path without a rewrite forwards the path unchanged.
-                    want_seen(&seen, "/path", Some(path.split('?').next().unwrap()))
-                }
-                .await
-            }
-            None => want_gateway_404(reply),
-        };
-        f.check(
-            &format!(
-                "GET {path} (Host {RE}) -> {}",
-                want.map_or("gateway 404".to_owned(), |n| format!("200 from {n}"))
-            ),
-            outcome,
-        );
-    }
+    // A regex path without a rewrite forwards the path unchanged.
+    check_paths(&http, &mut f, RE, cases).await;
     f.finish();
 }
 
@@ -1212,27 +1214,7 @@ async fn ignore_path_case() {
         ("/re/abc", Some("regex")),
         ("/RE/abc", None),
     ];
-    for &(path, want) in cases {
-        let reply = http.get(CASE, path).await;
-        let outcome = match want {
-            Some(name) => {
-                async {
-                    let seen = from_backend(reply, name)?;
-                    // The path is forwarded as sent.
-                    want_seen(&seen, "/path", Some(path.split('?').next().unwrap()))
-                }
-                .await
-            }
-            None => want_gateway_404(reply),
-        };
-        f.check(
-            &format!(
-                "GET {path} (Host {CASE}) -> {}",
-                want.map_or("gateway 404".to_owned(), |n| format!("200 from {n}"))
-            ),
-            outcome,
-        );
-    }
+    check_paths(&http, &mut f, CASE, cases).await;
     f.finish();
 }
 
