@@ -704,44 +704,21 @@ async fn smuggling_attempts_are_rejected_and_never_split() {
 async fn malformed_request_lines_are_rejected_or_escaped() {
     let echo = EchoServer::start("echo");
     let mut gw = echo_gateway(&echo, None).await;
-    let host = format!("Host: {ECHO_HOST}\r\n\r\n");
+    // A request with this request line and a Host header.
+    let request = |line: &str| format!("{line}\r\nHost: {ECHO_HOST}\r\n\r\n").into_bytes();
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        (
-            "method with (",
-            format!("G(T /get HTTP/1.1\r\n{host}").into_bytes(),
-        ),
-        (
-            "method with @",
-            format!("GE@T /get HTTP/1.1\r\n{host}").into_bytes(),
-        ),
-        (
-            "empty method",
-            format!(" /get HTTP/1.1\r\n{host}").into_bytes(),
-        ),
-        (
-            "relative path",
-            format!("GET foo HTTP/1.1\r\n{host}").into_bytes(),
-        ),
+        ("method with (", request("G(T /get HTTP/1.1")),
+        ("method with @", request("GE@T /get HTTP/1.1")),
+        ("empty method", request(" /get HTTP/1.1")),
+        ("relative path", request("GET foo HTTP/1.1")),
         (
             "control char in path (escaped)",
-            format!("GET /a\x01b HTTP/1.1\r\n{host}").into_bytes(),
+            request("GET /a\x01b HTTP/1.1"),
         ),
-        (
-            "DEL in path (escaped)",
-            format!("GET /a\x7fb HTTP/1.1\r\n{host}").into_bytes(),
-        ),
-        (
-            "space in path (escaped)",
-            format!("GET /a b HTTP/1.1\r\n{host}").into_bytes(),
-        ),
-        (
-            "NUL in path (escaped)",
-            format!("GET /a\x00b HTTP/1.1\r\n{host}").into_bytes(),
-        ),
-        (
-            "bad version",
-            format!("GET /get HTTP/9.9\r\n{host}").into_bytes(),
-        ),
+        ("DEL in path (escaped)", request("GET /a\x7fb HTTP/1.1")),
+        ("space in path (escaped)", request("GET /a b HTTP/1.1")),
+        ("NUL in path (escaped)", request("GET /a\x00b HTTP/1.1")),
+        ("bad version", request("GET /get HTTP/9.9")),
         (
             "TLS-like junk",
             [
