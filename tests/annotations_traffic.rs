@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use gantry_tests::backends::Backends;
@@ -19,26 +18,6 @@ use tokio::task::JoinSet;
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// A static registry `<name>` with several endpoints
-/// (`domain: "127.0.0.1:p1,127.0.0.1:p2,..."`).
-fn pool(name: &str, addrs: &[SocketAddr]) -> Registry {
-    Registry {
-        name: name.to_owned(),
-        kind: "static".to_owned(),
-        domain: addrs
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(","),
-        port: 80,
-    }
-}
-
-/// An Ingress sending every path of `host` to `destination`.
-fn route(name: &str, host: &str, destination: &str) -> Ingress {
-    Ingress::route(name, Some(host), Path::prefix("/"), destination)
-}
 
 /// Writes a Service `name` (port 80, named `http`) and its Endpoints at
 /// `127.0.0.1:<port>`: `services/<name>.yaml` and `endpoints/<name>.yaml`.
@@ -218,13 +197,13 @@ fn set_cookie(reply: &Reply) -> Option<String> {
 /// A base Ingress for `host` to `base.static` and a canary Ingress for the same
 /// host and path to `canary.static` with `annotations`.
 fn canary_pair(prefix: &str, host: &str, annotations: &[(&str, &str)]) -> [Ingress; 2] {
-    let mut canary = route(&format!("{prefix}-canary"), host, "canary.static")
+    let mut canary = Ingress::host_route(&format!("{prefix}-canary"), host, "canary.static")
         .annotation("higress.io/canary", "true");
     for (k, v) in annotations {
         canary = canary.annotation(k, v);
     }
     [
-        route(&format!("{prefix}-base"), host, "base.static"),
+        Ingress::host_route(&format!("{prefix}-base"), host, "base.static"),
         canary,
     ]
 }
@@ -401,7 +380,7 @@ async fn canary_precedence_header_cookie_weight() {
             ("higress.io/canary-weight", "100"),
         ],
     ));
-    ingresses.push(route("layers-base", LAYERS, "base.static"));
+    ingresses.push(Ingress::host_route("layers-base", LAYERS, "base.static"));
     for (name, dest, key, value) in [
         (
             "layers-header",
@@ -423,7 +402,7 @@ async fn canary_precedence_header_cookie_weight() {
         ),
     ] {
         ingresses.push(
-            route(name, LAYERS, dest)
+            Ingress::host_route(name, LAYERS, dest)
                 .annotation("higress.io/canary", "true")
                 .annotation(key, value),
         );
@@ -459,8 +438,8 @@ async fn canary_without_base_route_is_ignored_with_a_warning() {
     const ORPHAN: &str = "orphan.canary.example.com";
     const OTHER: &str = "other.canary.example.com";
     let ingresses = [
-        route("other", OTHER, "base.static"),
-        route("orphan", ORPHAN, "canary.static")
+        Ingress::host_route("other", OTHER, "base.static"),
+        Ingress::host_route("orphan", ORPHAN, "canary.static")
             .annotation("higress.io/canary", "true")
             .annotation("higress.io/canary-by-header", "x-canary"),
         // Same host as a base route, other path: still no base route.
@@ -524,7 +503,7 @@ async fn canary_without_base_route_is_ignored_with_a_warning() {
 async fn weighted_destination_with_three_backends() {
     const HOST: &str = "three.weighted.example.com";
     let backends = Backends::start(&["d1", "d2", "d3"]);
-    let ingress = route("three", HOST, "20% d1.static\n30% d2.static\n50% d3.static");
+    let ingress = Ingress::host_route("three", HOST, "20% d1.static\n30% d2.static\n50% d3.static");
     let gw = start(&backends.registries(), &[ingress]).await;
     let client = gw.client();
     client.eventually_status(HOST, "/get", 200).await;
@@ -543,7 +522,7 @@ async fn weighted_destination_with_three_backends() {
 /// Three echo endpoints `e1`..`e3` behind one static registry `pool`.
 fn three_endpoints() -> (Backends, Registry) {
     let backends = Backends::start(&["e1", "e2", "e3"]);
-    let registry = pool("pool", &backends.addrs());
+    let registry = Registry::pool("pool", &backends.addrs());
     (backends, registry)
 }
 
@@ -553,8 +532,9 @@ async fn round_robin_spreads_evenly() {
     const DEFAULT: &str = "default.lb.example.com";
     let (_backends, registry) = three_endpoints();
     let ingresses = [
-        route("rr", HOST, "pool.static").annotation("higress.io/load-balance", "round_robin"),
-        route("default", DEFAULT, "pool.static"),
+        Ingress::host_route("rr", HOST, "pool.static")
+            .annotation("higress.io/load-balance", "round_robin"),
+        Ingress::host_route("default", DEFAULT, "pool.static"),
     ];
     let gw = start(&[registry], &ingresses).await;
     let client = gw.client();
@@ -586,13 +566,14 @@ async fn upstream_hash_by_header_uri_and_arg() {
     const ARG: &str = "arg.hash.example.com";
     let (_backends, registry) = three_endpoints();
     let ingresses = [
-        route("hash-header", HEADER, "pool.static").annotation(
+        Ingress::host_route("hash-header", HEADER, "pool.static").annotation(
             "nginx.ingress.kubernetes.io/upstream-hash-by",
             "$http_x_user",
         ),
-        route("hash-uri", URI, "pool.static")
+        Ingress::host_route("hash-uri", URI, "pool.static")
             .annotation("higress.io/upstream-hash-by", "$request_uri"),
-        route("hash-arg", ARG, "pool.static").annotation("higress.io/upstream-hash-by", "$arg_id"),
+        Ingress::host_route("hash-arg", ARG, "pool.static")
+            .annotation("higress.io/upstream-hash-by", "$arg_id"),
     ];
     let gw = start(&[registry], &ingresses).await;
     let client = gw.client();
@@ -651,9 +632,9 @@ async fn cookie_affinity_sets_and_follows_the_cookie() {
     const NAMED: &str = "named.lb.example.com";
     let (_backends, registry) = three_endpoints();
     let ingresses = [
-        route("affinity", HOST, "pool.static")
+        Ingress::host_route("affinity", HOST, "pool.static")
             .annotation("nginx.ingress.kubernetes.io/affinity", "cookie"),
-        route("named", NAMED, "pool.static")
+        Ingress::host_route("named", NAMED, "pool.static")
             .annotation("higress.io/affinity", "cookie")
             .annotation("higress.io/session-cookie-name", "route")
             .annotation("higress.io/session-cookie-max-age", "3600"),
@@ -760,7 +741,7 @@ async fn least_conn_avoids_the_busy_endpoint() {
     const HOST: &str = "lc.lb.example.com";
     const SLOW_PATH: &str = "/delay/2500";
     let (backends, registry) = three_endpoints();
-    let ingress = route("least-conn", HOST, "pool.static")
+    let ingress = Ingress::host_route("least-conn", HOST, "pool.static")
         .annotation("higress.io/load-balance", "least_conn");
     let gw = start(&[registry], &[ingress]).await;
     let client = gw.client();
@@ -838,15 +819,16 @@ async fn retries_follow_proxy_next_upstream() {
     const NON_IDEMPOTENT: &str = "nonidem.retry.example.com";
     let backends = Backends::start(&["tries", "only502", "off", "post", "nonidem"]);
     let ingresses = [
-        route("tries", TRIES, "tries.static")
+        Ingress::host_route("tries", TRIES, "tries.static")
             .annotation("higress.io/proxy-next-upstream-tries", "3"),
-        route("only502", ONLY_502, "only502.static")
+        Ingress::host_route("only502", ONLY_502, "only502.static")
             .annotation("higress.io/proxy-next-upstream-tries", "3")
             .annotation("higress.io/proxy-next-upstream", "http_502"),
-        route("off", OFF, "off.static")
+        Ingress::host_route("off", OFF, "off.static")
             .annotation("nginx.ingress.kubernetes.io/proxy-next-upstream", "off"),
-        route("post", POST, "post.static").annotation("higress.io/proxy-next-upstream-tries", "3"),
-        route("nonidem", NON_IDEMPOTENT, "nonidem.static")
+        Ingress::host_route("post", POST, "post.static")
+            .annotation("higress.io/proxy-next-upstream-tries", "3"),
+        Ingress::host_route("nonidem", NON_IDEMPOTENT, "nonidem.static")
             .annotation("higress.io/proxy-next-upstream-tries", "3")
             .annotation("higress.io/proxy-next-upstream", "error,non_idempotent"),
     ];
@@ -968,12 +950,12 @@ async fn retries_move_past_a_closed_endpoint() {
     const RETRY: &str = "retry.closed.example.com";
     const DEFAULT: &str = "default.closed.example.com";
     let live = EchoServer::start("live");
-    let registry = pool("half", &[closed_port(), live.addr(), closed_port()]);
+    let registry = Registry::pool("half", &[closed_port(), live.addr(), closed_port()]);
     let ingresses = [
-        route("retry", RETRY, "half.static")
+        Ingress::host_route("retry", RETRY, "half.static")
             .annotation("higress.io/proxy-next-upstream-tries", "3"),
         // No retry annotations: connect failures are still retried (Istio's default).
-        route("default", DEFAULT, "half.static"),
+        Ingress::host_route("default", DEFAULT, "half.static"),
     ];
     let gw = start(&[registry], &ingresses).await;
     let client = gw.client();
@@ -1004,7 +986,8 @@ async fn retries_move_past_a_closed_endpoint() {
 async fn timeout_gives_504_from_a_slow_backend() {
     const HOST: &str = "timeout.example.com";
     let backends = Backends::start(&["slow"]);
-    let ingress = route("timeout", HOST, "slow.static").annotation("higress.io/timeout", "1");
+    let ingress =
+        Ingress::host_route("timeout", HOST, "slow.static").annotation("higress.io/timeout", "1");
     let gw = start(&backends.registries(), &[ingress]).await;
     let client = gw.client();
     client.eventually_backend(HOST, "/get", "slow").await;
@@ -1048,8 +1031,9 @@ async fn default_backend_serves_when_upstream_is_down_or_errors() {
         Registry::fixed("primary", primary.addr()),
     ];
     let ingresses = [
-        route("down", DOWN, "down.static").annotation("higress.io/default-backend", "fb"),
-        route("errors", ERRORS, "primary.static")
+        Ingress::host_route("down", DOWN, "down.static")
+            .annotation("higress.io/default-backend", "fb"),
+        Ingress::host_route("errors", ERRORS, "primary.static")
             .annotation("nginx.ingress.kubernetes.io/default-backend", "fb")
             .annotation("nginx.ingress.kubernetes.io/custom-http-errors", "503"),
     ];
@@ -1156,10 +1140,10 @@ async fn mirror_copies_requests_to_fqdn_and_service_targets() {
     ];
     let dns_port = copy_dns.port().to_string();
     let ingresses = [
-        route("fqdn", FQDN, "main.static")
+        Ingress::host_route("fqdn", FQDN, "main.static")
             .annotation("higress.io/mirror-target-fqdn", "copy.static")
             .annotation("higress.io/mirror-target-fqdn-port", "80"),
-        route("dns", DNS, "main.static")
+        Ingress::host_route("dns", DNS, "main.static")
             .annotation(
                 "nginx.ingress.kubernetes.io/mirror-target-fqdn",
                 "copydns.dns",
@@ -1168,7 +1152,7 @@ async fn mirror_copies_requests_to_fqdn_and_service_targets() {
                 "nginx.ingress.kubernetes.io/mirror-target-fqdn-port",
                 &dns_port,
             ),
-        route("svc", SERVICE, "main.static")
+        Ingress::host_route("svc", SERVICE, "main.static")
             .annotation("higress.io/mirror-target-service", "mirror-svc"),
     ];
     let gw = start_with(config, &registries, &ingresses).await;
@@ -1213,10 +1197,10 @@ async fn mirror_percentage_and_slow_mirror() {
         Registry::fixed("slow", slow.addr()),
     ];
     let ingresses = [
-        route("half", HALF, "main.static")
+        Ingress::host_route("half", HALF, "main.static")
             .annotation("higress.io/mirror-target-fqdn", "half.static")
             .annotation("higress.io/mirror-percentage", "50"),
-        route("slow", SLOW, "main.static")
+        Ingress::host_route("slow", SLOW, "main.static")
             .annotation("higress.io/mirror-target-fqdn", "slow.static"),
     ];
     let gw = start(&registries, &ingresses).await;
@@ -1283,7 +1267,7 @@ async fn mirror_percentage_and_slow_mirror() {
 
 /// A limited route `/` on `host` and an unlimited `/ready` route to the same backend.
 fn limited(name: &str, host: &str, annotations: &[(&str, &str)]) -> [Ingress; 2] {
-    let mut ingress = route(name, host, "limited.static");
+    let mut ingress = Ingress::host_route(name, host, "limited.static");
     for (k, v) in annotations {
         ingress = ingress.annotation(k, v);
     }
@@ -1432,13 +1416,13 @@ async fn whitelist_source_range() {
     const LIST: &str = "list.acl.example.com";
     let backends = Backends::start(&["denied", "allowed"]);
     let ingresses = [
-        route("deny", DENY, "denied.static")
+        Ingress::host_route("deny", DENY, "denied.static")
             .annotation("higress.io/whitelist-source-range", "10.0.0.0/8"),
-        route("allow", ALLOW, "allowed.static").annotation(
+        Ingress::host_route("allow", ALLOW, "allowed.static").annotation(
             "nginx.ingress.kubernetes.io/whitelist-source-range",
             "127.0.0.1/32",
         ),
-        route("list", LIST, "allowed.static").annotation(
+        Ingress::host_route("list", LIST, "allowed.static").annotation(
             "higress.io/whitelist-source-range",
             "10.0.0.0/8, 192.168.0.0/16,127.0.0.0/8",
         ),

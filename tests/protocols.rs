@@ -18,15 +18,10 @@ use gantry_tests::tls::{alpn_of, ingress_with_tls, secret_file, TestCert, TlsCli
 use gantry_tests::tonic_echo::TonicEcho;
 use gantry_tests::ws::{ws_connect, ws_exchange, ws_exchange_binary, WsEchoServer};
 use gantry_tests::{
-    config, eventually, ConfigDir, EchoServer, Gantry, Ingress, Path, Registry, DEADLINE,
+    config, eventually, ConfigDir, EchoServer, Gantry, Ingress, Registry, DEADLINE,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-
-/// An Ingress `name` sending every path of `host` to `destination`.
-fn route(name: &str, host: &str, destination: &str) -> Ingress {
-    Ingress::route(name, Some(host), Path::prefix("/"), destination)
-}
 
 /// Writes `ingress` with a `spec.tls` entry for its `host` using Secret `secret`.
 fn write_tls_ingress(config: &ConfigDir, ingress: &Ingress, host: &str, secret: &str) {
@@ -61,7 +56,7 @@ async fn h2_over_tls_and_h2c_reach_the_backend() {
     const HOST: &str = "h2.example.com";
     let httpbin = EchoServer::start("httpbin");
     let cert = TestCert::new(&[HOST]);
-    let ingress = route("h2", HOST, "httpbin.dns");
+    let ingress = Ingress::host_route("h2", HOST, "httpbin.dns");
     let config = tls_config("httpbin", httpbin.port(), &cert, HOST, &ingress);
     let gw = Gantry::builder().https(true).start(config).await;
     let https = gw.https_port();
@@ -119,7 +114,7 @@ async fn h2_over_tls_and_h2c_reach_the_backend() {
 
 /// The WebSocket route, with `x-rev: <rev>` added to requests upstream.
 fn ws_route(rev: usize) -> Ingress {
-    route("ws", "ws.example.com", "ws.dns").annotation(
+    Ingress::host_route("ws", "ws.example.com", "ws.dns").annotation(
         "higress.io/request-header-control-add",
         &format!("x-rev {rev}"),
     )
@@ -274,7 +269,7 @@ async fn event_stream_is_not_buffered() {
     const HOST: &str = "sse.example.com";
     let backend = StreamServer::start("sse");
     let cert = TestCert::new(&[HOST]);
-    let ingress = route("sse", HOST, "sse.dns");
+    let ingress = Ingress::host_route("sse", HOST, "sse.dns");
     let config = tls_config("sse", backend.port(), &cert, HOST, &ingress);
     let gw = Gantry::builder().https(true).start(config).await;
     gw.client().eventually_backend(HOST, "/ready", "sse").await;
@@ -294,7 +289,8 @@ async fn event_stream_is_not_buffered() {
 /// The gRPC config: registry `grpc` at `backend`, and Ingress `grpc` for `host` with
 /// `backend-protocol: GRPC` and a certificate.
 fn grpc_config(backend: &GrpcServer, host: &str, cert: &TestCert) -> ConfigDir {
-    let ingress = route("grpc", host, "grpc.dns").annotation("higress.io/backend-protocol", "GRPC");
+    let ingress = Ingress::host_route("grpc", host, "grpc.dns")
+        .annotation("higress.io/backend-protocol", "GRPC");
     tls_config("grpc", backend.port(), cert, host, &ingress)
 }
 
@@ -566,7 +562,8 @@ async fn gateway_errors_reach_grpc_clients_as_grpc_statuses() {
         Registry::dns("down", "127.0.0.1", closed.port()),
     ]);
     config.write_ingress(
-        &route("down", DOWN, "down.dns").annotation("higress.io/backend-protocol", "GRPC"),
+        &Ingress::host_route("down", DOWN, "down.dns")
+            .annotation("higress.io/backend-protocol", "GRPC"),
     );
     let gw = Gantry::start(config).await;
     let port = gw.http_port();
@@ -631,7 +628,7 @@ async fn grpc_via_mcpbridge_registry_protocol() {
     let bridge = config::mcpbridge(&[Registry::dns("grpc", "127.0.0.1", backend.port())])
         .replace("    name: grpc\n", "    name: grpc\n    protocol: grpc\n");
     config.write("mcpbridges/default.yaml", &bridge);
-    config.write_ingress(&route("grpc", HOST, "grpc.dns"));
+    config.write_ingress(&Ingress::host_route("grpc", HOST, "grpc.dns"));
     let gw = Gantry::start(config).await;
     let port = gw.http_port();
     let mut client = eventually_grpc(|| GrpcClient::h2c(port, HOST)).await;
@@ -645,7 +642,8 @@ async fn https_upstream_without_and_with_verification() {
     let config = ConfigDir::new();
     config.write_mcpbridge(&[Registry::dns("secure", "127.0.0.1", backend.port())]);
     let https = |name: &str, host: &str| {
-        route(name, host, "secure.dns").annotation("higress.io/backend-protocol", "HTTPS")
+        Ingress::host_route(name, host, "secure.dns")
+            .annotation("higress.io/backend-protocol", "HTTPS")
     };
     config.write_ingress(&https("plain", "up.example.com"));
     config.write_ingress(
@@ -708,7 +706,7 @@ async fn https_upstream_via_mcpbridge_registry_protocol() {
             "    name: secure\n    protocol: https\n    sni: backend.internal\n",
         );
     config.write("mcpbridges/default.yaml", &bridge);
-    config.write_ingress(&route("reg", "reg.example.com", "secure.dns"));
+    config.write_ingress(&Ingress::host_route("reg", "reg.example.com", "secure.dns"));
     let gw = Gantry::start(config).await;
     let reply = gw
         .client()
@@ -744,7 +742,7 @@ async fn https_upstream_with_client_certificate_and_ca() {
         ),
     );
     let https = |name: &str, host: &str| {
-        route(name, host, "mtls.dns")
+        Ingress::host_route(name, host, "mtls.dns")
             .annotation("higress.io/backend-protocol", "HTTPS")
             .annotation("higress.io/proxy-ssl-server-name", "on")
             .annotation("higress.io/proxy-ssl-name", "backend.internal")

@@ -17,7 +17,7 @@ use gantry_tests::echo::Recorded;
 use gantry_tests::http1::Http1;
 use gantry_tests::tls::{ingress_with_tls, secret_file, TestCert, TlsClient};
 use gantry_tests::{
-    closed_port, eventually, Client, ConfigDir, EchoServer, Gantry, Ingress, Path, Registry, Reply,
+    closed_port, eventually, Client, ConfigDir, EchoServer, Gantry, Ingress, Registry, Reply,
     DEADLINE,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -110,25 +110,6 @@ impl Faulty {
     fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.seen.lock().unwrap())
     }
-}
-
-/// A static registry `<name>` with several endpoints.
-fn pool(name: &str, addrs: &[SocketAddr]) -> Registry {
-    Registry {
-        name: name.to_owned(),
-        kind: "static".to_owned(),
-        domain: addrs
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(","),
-        port: 80,
-    }
-}
-
-/// An Ingress sending every path of `host` to `destination`.
-fn route(name: &str, host: &str, destination: &str) -> Ingress {
-    Ingress::route(name, Some(host), Path::prefix("/"), destination)
 }
 
 /// Writes `registries`, `ingresses` and optional `higress-config` options to a fresh config
@@ -240,10 +221,10 @@ async fn upstream_faults_give_quick_errors_and_the_gateway_stays_up() {
         Registry::fixed("slow", slow.addr()),
     ];
     let ingresses = [
-        route("faulty", FAULTY, "faulty.static"),
-        route("timed", TIMED, "faulty.static").annotation("higress.io/timeout", "1"),
-        route("refused", REFUSED, "refused.static"),
-        route("slow", SLOW, "slow.static"),
+        Ingress::host_route("faulty", FAULTY, "faulty.static"),
+        Ingress::host_route("timed", TIMED, "faulty.static").annotation("higress.io/timeout", "1"),
+        Ingress::host_route("refused", REFUSED, "refused.static"),
+        Ingress::host_route("slow", SLOW, "slow.static"),
     ];
     let mut gw = start(&registries, &ingresses, None).await;
     let client = gw.client().clone();
@@ -371,16 +352,16 @@ async fn retries_obey_next_upstream_tries_on_resets() {
     let resetters: Vec<Faulty> = (0..4).map(|i| Faulty::start(&format!("r{i}"))).collect();
     let addrs: Vec<SocketAddr> = resetters.iter().map(Faulty::addr).collect();
     let ingresses = [
-        route("two", TWO, "resets.static")
+        Ingress::host_route("two", TWO, "resets.static")
             .annotation("higress.io/proxy-next-upstream-tries", "2")
             .annotation("higress.io/proxy-next-upstream", "error"),
-        route("three", THREE, "resets.static")
+        Ingress::host_route("three", THREE, "resets.static")
             .annotation("higress.io/proxy-next-upstream-tries", "3")
             .annotation("higress.io/proxy-next-upstream", "error"),
-        route("off", OFF, "resets.static")
+        Ingress::host_route("off", OFF, "resets.static")
             .annotation("nginx.ingress.kubernetes.io/proxy-next-upstream", "off"),
     ];
-    let gw = start(&[pool("resets", &addrs)], &ingresses, None).await;
+    let gw = start(&[Registry::pool("resets", &addrs)], &ingresses, None).await;
     let client = gw.client();
     for host in [TWO, THREE, OFF] {
         client.eventually_status(host, "/ok", 200).await;
@@ -427,8 +408,13 @@ async fn a_closed_endpoint_among_three_loses_no_request() {
     const HOST: &str = "passive.example.com";
     let a = EchoServer::start("a");
     let b = EchoServer::start("b");
-    let registry = pool("three", &[a.addr(), closed_port(), b.addr()]);
-    let gw = start(&[registry], &[route("three", HOST, "three.static")], None).await;
+    let registry = Registry::pool("three", &[a.addr(), closed_port(), b.addr()]);
+    let gw = start(
+        &[registry],
+        &[Ingress::host_route("three", HOST, "three.static")],
+        None,
+    )
+    .await;
     let client = gw.client();
     client.eventually_status(HOST, "/get", 200).await;
     let mut failures = Vec::new();
@@ -461,7 +447,7 @@ const ECHO_HOST: &str = "echo.example.com";
 async fn echo_gateway(echo: &EchoServer, options: Option<&str>) -> Gantry {
     let gw = start(
         &[Registry::fixed("echo", echo.addr())],
-        &[route("echo", ECHO_HOST, "echo.static")],
+        &[Ingress::host_route("echo", ECHO_HOST, "echo.static")],
         options,
     )
     .await;
@@ -906,7 +892,7 @@ const EXTRA: &str = "extra.example.com";
 /// The stable Ingress (weighted `one`/`two`) with its TLS Secret `cert-churn`.
 fn stable_ingress(weight_one: u8) -> (String, String) {
     let destination = format!("{weight_one}% one.static\n{}% two.static", 100 - weight_one);
-    let ingress = route("stable", STABLE, &destination);
+    let ingress = Ingress::host_route("stable", STABLE, &destination);
     (
         ingress.file(),
         ingress_with_tls(&ingress, &[(&[STABLE], "cert-churn")]),
@@ -991,7 +977,7 @@ async fn route_churn_and_certificate_rotation_lose_no_request() {
         churn_worker(&gw, None, stop.clone()),
         churn_worker(&gw, Some(tls.clone()), stop.clone()),
     ];
-    let extra = route("extra", EXTRA, "three.static");
+    let extra = Ingress::host_route("extra", EXTRA, "three.static");
     let client = gw.client();
     for i in 0..EDITS {
         match i % 4 {

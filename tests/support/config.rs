@@ -167,6 +167,20 @@ impl Registry {
         }
     }
 
+    /// A `static` registry with several endpoints (`domain: "ip:port,ip:port,…"`).
+    pub fn pool(name: &str, addrs: &[SocketAddr]) -> Self {
+        Self {
+            name: name.to_owned(),
+            kind: "static".to_owned(),
+            domain: addrs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            port: 80,
+        }
+    }
+
     /// The destination host routes use: `<name>.<type>`.
     pub fn destination(&self) -> String {
         format!("{}.{}", self.name, self.kind)
@@ -294,6 +308,11 @@ impl Ingress {
             .destination("httpbin.dns")
             .annotation("higress.io/ignore-path-case", "false")
             .rule(Some("foo.bar.com"), vec![Path::prefix("/")])
+    }
+
+    /// An Ingress sending every path (`Prefix /`) of `host` to `destination`.
+    pub fn host_route(name: &str, host: &str, destination: &str) -> Self {
+        Self::route(name, Some(host), Path::prefix("/"), destination)
     }
 
     /// A one-rule Ingress: `host` (or any host) and `path` to `destination`.
