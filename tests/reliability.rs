@@ -140,6 +140,19 @@ fn assert_alive(gw: &mut Gantry, what: &str) {
     }
 }
 
+/// The end of a hostile-client test: the gateway is still up and serves a normal request
+/// from the echo backend, and no case recorded a failure.
+async fn finish_hostile(gw: &mut Gantry, after: &str, what: &str, failures: &[String]) {
+    gw.client()
+        .get(ECHO_HOST, "/get")
+        .await
+        .unwrap()
+        .expect_backend("echo")
+        .unwrap();
+    assert_alive(gw, &format!("after {after}"));
+    assert!(failures.is_empty(), "{what}:\n  {}", failures.join("\n  "));
+}
+
 /// Opens a TCP connection to the gateway.
 async fn connect(gw: &Gantry) -> TcpStream {
     let stream = TcpStream::connect(("127.0.0.1", gw.http_port()))
@@ -568,18 +581,7 @@ async fn oversized_headers_get_431() {
             echo.hits() - before
         ));
     }
-    gw.client()
-        .get(ECHO_HOST, "/get")
-        .await
-        .unwrap()
-        .expect_backend("echo")
-        .unwrap();
-    assert_alive(&mut gw, "after oversized headers");
-    assert!(
-        failures.is_empty(),
-        "oversized headers:\n  {}",
-        failures.join("\n  ")
-    );
+    finish_hostile(&mut gw, "oversized headers", "oversized headers", &failures).await;
 }
 
 #[tokio::test]
@@ -672,18 +674,7 @@ async fn smuggling_attempts_are_rejected_and_never_split() {
             "more than the two CL + TE requests were forwarded: {described:?}"
         ));
     }
-    gw.client()
-        .get(ECHO_HOST, "/get")
-        .await
-        .unwrap()
-        .expect_backend("echo")
-        .unwrap();
-    assert_alive(&mut gw, "after smuggling attempts");
-    assert!(
-        failures.is_empty(),
-        "smuggling:\n  {}",
-        failures.join("\n  ")
-    );
+    finish_hostile(&mut gw, "smuggling attempts", "smuggling", &failures).await;
 }
 
 #[tokio::test]
@@ -747,18 +738,13 @@ async fn malformed_request_lines_are_rejected_or_escaped() {
             "malformed requests reached the backend: {forwarded:?}"
         ));
     }
-    gw.client()
-        .get(ECHO_HOST, "/get")
-        .await
-        .unwrap()
-        .expect_backend("echo")
-        .unwrap();
-    assert_alive(&mut gw, "after malformed requests");
-    assert!(
-        failures.is_empty(),
-        "malformed requests:\n  {}",
-        failures.join("\n  ")
-    );
+    finish_hostile(
+        &mut gw,
+        "malformed requests",
+        "malformed requests",
+        &failures,
+    )
+    .await;
 }
 
 /// How many idle keep-alive connections to hold open: 10k as the issue asks, fewer when the
