@@ -20,7 +20,7 @@ pub use diagnostic::{Diagnostic, Severity};
 pub use dir::{DirStore, WatchMode, WatchOptions};
 pub use kind::ResourceKind;
 pub use snapshot::Snapshot;
-pub use store::{ConfigStore, StoreError};
+pub use store::{ConfigStore, Precondition, StoreError, StoreState, StoredDocument};
 
 /// The namespace every standalone resource lives in (Higress forces it on read).
 pub const SYSTEM_NAMESPACE: &str = "higress-system";

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::annotations::IngressAnnotations;
 use crate::diagnostic::Diagnostic;
 use crate::kind::ResourceKind;
-use crate::parse::ParsedSource;
+use crate::parse::{parse_source, ParsedSource, SourceContext};
 use crate::resource::service::SERVICE_NAME_LABEL;
 use crate::resource::{
     ConfigMap, EndpointSlice, Endpoints, Ingress, McpBridge, Resource, Secret, Service,
@@ -24,8 +24,13 @@ pub type ObjectKey = (ResourceKind, String);
 /// One resource in a snapshot.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Object {
-    /// Where it was read from.
+    /// Where it was read from: the store's source label (`ingresses/a.yaml`, dataId
+    /// `ingresses.a`).
     pub source: String,
+    /// The stored content of that source, as read (for a multi-document file, the whole file).
+    pub content: Arc<str>,
+    /// The version of that content (MD5 hex, see [`crate::store::version_of`]).
+    pub version: Arc<str>,
     /// The resource.
     pub resource: Resource,
     /// For Ingresses: the parsed annotations.
@@ -58,8 +63,33 @@ pub struct Snapshot {
 pub struct SourceOutcome {
     /// The source label (path relative to the root, or dataId).
     pub label: String,
+    /// The content read (empty when it could not be read).
+    pub content: Arc<str>,
+    /// The version of `content` (MD5 hex).
+    pub version: Arc<str>,
     /// What parsing gave.
     pub parsed: Result<ParsedSource, Diagnostic>,
+}
+
+// === impl SourceOutcome ===
+
+impl SourceOutcome {
+    /// The outcome of parsing `content` read from `label`.
+    pub fn parse(label: String, content: Arc<str>, ctx: SourceContext<'_>) -> Self {
+        let parsed = parse_source(ctx, &content);
+        Self::new(label, content, parsed)
+    }
+
+    /// An outcome whose parse result is already known (e.g. a read error).
+    pub fn new(label: String, content: Arc<str>, parsed: Result<ParsedSource, Diagnostic>) -> Self {
+        let version = crate::store::version_of(content.as_bytes()).into();
+        Self {
+            label,
+            content,
+            version,
+            parsed,
+        }
+    }
 }
 
 // === impl Snapshot ===
@@ -138,6 +168,15 @@ impl Snapshot {
             })
     }
 
+    /// Every ConfigMap with the source label it was read from.
+    pub fn config_maps_with_source(&self) -> impl Iterator<Item = (&ConfigMap, &str)> {
+        self.of_kind(ResourceKind::ConfigMap)
+            .filter_map(|o| match &o.resource {
+                Resource::ConfigMap(cm) => Some((cm, o.source.as_str())),
+                _ => None,
+            })
+    }
+
     /// A Secret by name.
     pub fn secret(&self, name: &str) -> Option<&Secret> {
         match &self.get(ResourceKind::Secret, name)?.resource {
@@ -212,6 +251,7 @@ pub fn assemble(prev: &Snapshot, mut sources: Vec<SourceOutcome>) -> Snapshot {
 
     for source in sources {
         let label = source.label;
+        let (content, version) = (source.content, source.version);
         let (parsed, source_broken) = match source.parsed {
             Ok(parsed) => {
                 let broken = parsed.diagnostics.iter().any(Diagnostic::is_error);
@@ -245,6 +285,8 @@ pub fn assemble(prev: &Snapshot, mut sources: Vec<SourceOutcome>) -> Snapshot {
             if valid {
                 let object = Object {
                     source: label.clone(),
+                    content: content.clone(),
+                    version: version.clone(),
                     resource,
                     annotations: validation.annotations.map(Arc::new),
                     stale: false,
@@ -275,7 +317,6 @@ pub fn assemble(prev: &Snapshot, mut sources: Vec<SourceOutcome>) -> Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::{parse_source, SourceContext};
 
     fn source(label: &str, name: &str, text: &str) -> SourceOutcome {
         let ctx = SourceContext {
@@ -283,10 +324,7 @@ mod tests {
             dir_kind: Some(ResourceKind::Ingress),
             default_name: Some(name),
         };
-        SourceOutcome {
-            label: label.to_string(),
-            parsed: parse_source(ctx, text),
-        }
+        SourceOutcome::parse(label.to_string(), text.into(), ctx)
     }
 
     const GOOD: &str = "kind: Ingress\nspec:\n  rules:\n  - host: a.com\n";

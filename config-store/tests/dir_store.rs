@@ -6,9 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use config_store::{
-    ConfigStore, DirStore, ResourceKind, Snapshot, StoreError, WatchMode, WatchOptions,
-};
+use config_store::{ConfigStore, DirStore, Snapshot, WatchMode, WatchOptions};
 
 fn ingress(host: &str) -> String {
     format!(
@@ -66,48 +64,6 @@ async fn loads_the_standalone_layout_and_reports_bad_files() {
         "{errors:?}"
     );
     assert!(DirStore::load(&dir.path().join("missing")).is_err());
-}
-
-#[tokio::test]
-async fn put_and_delete_go_through_validation_and_atomic_writes() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = DirStore::open(dir.path(), options(WatchMode::Poll, 60_000)).unwrap();
-    store
-        .put(ResourceKind::Ingress, "r", &ingress("a.com"))
-        .await
-        .unwrap();
-    assert_eq!(host_of(&store.snapshot()).as_deref(), Some("a.com"));
-    assert!(dir.path().join("ingresses/r.yaml").is_file());
-    assert!(!dir.path().join("ingresses/r.yaml.tmp").exists());
-
-    let err = store
-        .put(ResourceKind::Ingress, "r", &ingress("bad host"))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::Invalid { .. }), "{err}");
-    assert!(err.to_string().contains("spec.rules[0].host"), "{err}");
-    assert_eq!(host_of(&store.snapshot()).as_deref(), Some("a.com"));
-
-    std::fs::write(dir.path().join("ingresses/r.yaml.tmp"), "in progress").unwrap();
-    let err = store
-        .put(ResourceKind::Ingress, "r", &ingress("b.com"))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
-    std::fs::remove_file(dir.path().join("ingresses/r.yaml.tmp")).unwrap();
-
-    assert!(matches!(
-        store
-            .put(ResourceKind::Ingress, "../x", &ingress("a.com"))
-            .await,
-        Err(StoreError::InvalidName(_))
-    ));
-    store.delete(ResourceKind::Ingress, "r").await.unwrap();
-    assert_eq!(store.snapshot().ingresses().count(), 0);
-    assert!(matches!(
-        store.delete(ResourceKind::Ingress, "r").await,
-        Err(StoreError::NotFound { .. })
-    ));
 }
 
 #[tokio::test]

@@ -63,10 +63,11 @@ fuzz_target!(|data: &[u8]| {
 
     let snapshot = assemble(
         &Snapshot::default(),
-        vec![SourceOutcome {
-            label: LABEL.to_string(),
+        vec![SourceOutcome::new(
+            LABEL.to_string(),
+            text.as_ref().into(),
             parsed,
-        }],
+        )],
     );
     let discovery = Discovery::new(Duration::from_secs(60));
     let compiled = compile(&snapshot, &discovery, &CompileOptions::default());

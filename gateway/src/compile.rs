@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use config_store::annotations::Canary;
+use config_store::resource::higress_config::HIGRESS_CONFIG_NAME;
 use config_store::resource::ingress::PathType;
 use config_store::snapshot::IngressEntry;
 use config_store::{Diagnostic, ResourceKind, Snapshot};
@@ -106,9 +107,12 @@ pub fn compile(snapshot: &Snapshot, discovery: &Discovery, options: &CompileOpti
     let config = snapshot.higress_config();
     let ignored = GlobalOptions::ignored_settings(&config);
     if !ignored.is_empty() {
+        let source = snapshot
+            .get(ResourceKind::ConfigMap, HIGRESS_CONFIG_NAME)
+            .map_or(HIGRESS_CONFIG_NAME, |o| o.source.as_str());
         c.diagnostics.push(
             Diagnostic::source_error(
-                "configmaps/higress-config.yaml",
+                source,
                 format!("kept but not acted on yet: {}", ignored.join(", ")),
             )
             .with_resource(ResourceKind::ConfigMap, "higress-config")

@@ -1,17 +1,61 @@
-//! `--config` locations as Higress's installer accepts them: `file:///abs`, `file://~/dir`,
-//! `./dir`, `/abs`, `~/dir` (and `file:///c:/dir` on Windows).
+//! `--config` locations as Higress's installer accepts them: a directory (`file:///abs`,
+//! `file://~/dir`, `./dir`, `/abs`, `~/dir`, `file:///c:/dir` on Windows) or a Nacos server
+//! (`nacos://host:port`), each naming one store.
 
+use std::fmt;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
+use config_store::{DirStore, Snapshot};
 
-/// Resolves a `--config` value to a directory path (not required to exist).
-pub fn resolve(raw: &str) -> anyhow::Result<PathBuf> {
-    if raw.starts_with("nacos://") {
-        bail!(
-            "--config {raw}: the Nacos store is not available in this build yet; use a directory"
-        );
+/// Where the configuration lives: which store to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigLocation {
+    /// A directory in the Higress standalone layout.
+    Dir(PathBuf),
+    /// A Nacos server, `host:port` of its HTTP API.
+    Nacos(String),
+}
+
+// === impl ConfigLocation ===
+
+impl ConfigLocation {
+    /// Reads the configuration once, without watching (`gantry validate`, `gantry routes`).
+    pub fn load_once(&self) -> anyhow::Result<Snapshot> {
+        match self {
+            ConfigLocation::Dir(root) => {
+                DirStore::load(root).with_context(|| format!("--config {}", root.display()))
+            }
+            ConfigLocation::Nacos(addr) => bail!(
+                "--config nacos://{addr}: the Nacos store is not available in this build yet; use a directory"
+            ),
+        }
     }
+}
+
+impl fmt::Display for ConfigLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigLocation::Dir(root) => write!(f, "{}", root.display()),
+            ConfigLocation::Nacos(addr) => write!(f, "nacos://{addr}"),
+        }
+    }
+}
+
+/// Resolves a `--config` value to a store location (a directory is not required to exist).
+pub fn resolve(raw: &str) -> anyhow::Result<ConfigLocation> {
+    if let Some(addr) = raw.strip_prefix("nacos://") {
+        let addr = addr.trim_end_matches('/');
+        if addr.is_empty() {
+            bail!("--config {raw}: give the Nacos server as nacos://host:port");
+        }
+        return Ok(ConfigLocation::Nacos(addr.to_string()));
+    }
+    resolve_dir(raw).map(ConfigLocation::Dir)
+}
+
+/// Resolves a directory location to its path.
+fn resolve_dir(raw: &str) -> anyhow::Result<PathBuf> {
     let path = raw
         .strip_prefix("file://")
         .unwrap_or(raw)
@@ -42,24 +86,26 @@ pub fn resolve(raw: &str) -> anyhow::Result<PathBuf> {
 mod tests {
     use super::*;
 
+    fn dir(p: &str) -> ConfigLocation {
+        ConfigLocation::Dir(PathBuf::from(p))
+    }
+
     #[test]
     fn forms() {
-        assert_eq!(
-            resolve("file:///opt/conf").unwrap(),
-            PathBuf::from("/opt/conf")
-        );
-        assert_eq!(resolve("./conf").unwrap(), PathBuf::from("./conf"));
-        assert_eq!(resolve("/abs").unwrap(), PathBuf::from("/abs"));
-        assert_eq!(
-            resolve("file:///c:/temp/x").unwrap(),
-            PathBuf::from("c:/temp/x")
-        );
+        assert_eq!(resolve("file:///opt/conf").unwrap(), dir("/opt/conf"));
+        assert_eq!(resolve("./conf").unwrap(), dir("./conf"));
+        assert_eq!(resolve("/abs").unwrap(), dir("/abs"));
+        assert_eq!(resolve("file:///c:/temp/x").unwrap(), dir("c:/temp/x"));
         let home = PathBuf::from(std::env::var("HOME").unwrap());
         assert_eq!(
             resolve("file://~/higress/conf").unwrap(),
-            home.join("higress/conf")
+            ConfigLocation::Dir(home.join("higress/conf"))
         );
-        assert!(resolve("nacos://10.0.0.1:8848").is_err());
+        assert_eq!(
+            resolve("nacos://10.0.0.1:8848/").unwrap(),
+            ConfigLocation::Nacos("10.0.0.1:8848".into())
+        );
+        assert!(resolve("nacos://").is_err());
         assert!(resolve("").is_err());
     }
 }

@@ -7,7 +7,8 @@ use anyhow::Context;
 use config_store::WatchOptions;
 
 use crate::cli::{DemoArgs, ListenArgs};
-use crate::{config_url, echo, listen, serve};
+use crate::config_url::{self, ConfigLocation};
+use crate::{echo, listen, serve};
 
 /// Where `conf-samples/local` points its `httpbin` service source.
 const ECHO_PORT: u16 = 18081;
@@ -32,7 +33,7 @@ const SAMPLE: &[(&str, &str)] = &[
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let root = match &args.config {
         Some(c) => config_url::resolve(c)?,
-        None => sample_dir()?,
+        None => ConfigLocation::Dir(sample_dir()?),
     };
     let listen = ListenArgs {
         http_port: args.http_port,
@@ -58,10 +59,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
     });
     let port = args.http_port;
-    println!(
-        "Gantry demo: config in {} (edit it; changes apply live)",
-        root.display()
-    );
+    println!("Gantry demo: config in {root} (edit it; changes apply live)");
     println!("Try:");
     println!("  curl 'http://localhost:{port}/get?foo=bar' -H 'Host: foo.bar.com'");
     println!("  curl -i http://localhost:{port}/ -H 'Host: unknown.example'      # 404: no route");

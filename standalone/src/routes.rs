@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use config_store::DirStore;
 use gateway::route_table::route::ActionInfo;
 use gateway::upstream::DestinationInfo;
 use gateway::{compile, CompileOptions, Discovery};
@@ -13,8 +12,7 @@ use crate::config_url;
 
 /// Prints the table compiled from the directory (DNS destinations resolved once).
 pub fn run(args: &RoutesArgs) -> anyhow::Result<()> {
-    let root = config_url::resolve(&args.config.config)?;
-    let snapshot = DirStore::load(&root)?;
+    let snapshot = config_url::resolve(&args.config.config)?.load_once()?;
     let options = CompileOptions {
         ingress_class: args.config.class_filter(),
     };

@@ -3,18 +3,18 @@
 //! The control plane (store watcher, compiler, discovery, admin API) runs on its own small
 //! Tokio runtime; Pingora runs the data plane on the main thread with one worker per core.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use config_store::{ConfigStore, DirStore, WatchOptions};
 use console_api::{ConsoleState, StatusSource};
 use gateway::server::Listeners;
 use gateway::{CompileOptions, Discovery, Gateway};
 
 use crate::cli::{ListenArgs, ServeArgs};
-use crate::{config_url, listen};
+use crate::config_url::{self, ConfigLocation};
+use crate::listen;
 
 /// How often DNS-backed upstreams are re-resolved.
 const DNS_REFRESH: Duration = Duration::from_secs(10);
@@ -26,18 +26,18 @@ pub struct ControlPlane {
     /// The gateway whose table the proxy serves.
     pub gateway: Arc<Gateway>,
     /// The config store; its watchers and reload task live as long as it does.
-    _store: DirStore,
+    _store: Arc<dyn ConfigStore>,
 }
 
 /// Runs `gantry serve` until the process is signalled.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let root = config_url::resolve(&args.config.config)?;
+    let location = config_url::resolve(&args.config.config)?;
     preflight(&args.listen)?;
     let watch = WatchOptions {
         mode: args.watch,
         poll_interval: args.poll_interval,
     };
-    let control = start_control_plane(&root, watch, args.config.class_filter(), &args.listen)?;
+    let control = start_control_plane(&location, watch, args.config.class_filter(), &args.listen)?;
     run_proxy(&args.listen, &control)
 }
 
@@ -50,7 +50,7 @@ pub fn preflight(listen: &ListenArgs) -> anyhow::Result<()> {
 
 /// Opens the store, applies the first snapshot and starts following changes.
 pub fn start_control_plane(
-    root: &Path,
+    location: &ConfigLocation,
     watch: WatchOptions,
     ingress_class: Option<String>,
     listen: &ListenArgs,
@@ -62,8 +62,7 @@ pub fn start_control_plane(
         .build()
         .context("cannot start the control-plane runtime")?;
     let (gateway, store) = runtime.block_on(async {
-        let store = DirStore::open(root, watch)
-            .with_context(|| format!("cannot open config directory {}", root.display()))?;
+        let store = open_store(location, watch)?;
         let discovery = Discovery::new(DNS_REFRESH);
         let gateway = Arc::new(Gateway::new(
             CompileOptions { ingress_class },
@@ -73,7 +72,7 @@ pub fn start_control_plane(
         discovery.spawn_refresh();
         if listen.console_port != 0 {
             let state = ConsoleState {
-                store: Arc::new(store.clone()),
+                store: store.clone(),
                 status: Arc::new(GatewayStatus(gateway.clone())),
             };
             let addr = listen::addr(&listen.bind, listen.console_port);
@@ -94,6 +93,23 @@ pub fn start_control_plane(
         gateway,
         _store: store,
     })
+}
+
+/// Opens the store `--config` names. Must be called inside the control-plane runtime.
+fn open_store(
+    location: &ConfigLocation,
+    watch: WatchOptions,
+) -> anyhow::Result<Arc<dyn ConfigStore>> {
+    match location {
+        ConfigLocation::Dir(root) => {
+            let store = DirStore::open(root, watch)
+                .with_context(|| format!("cannot open config directory {}", root.display()))?;
+            Ok(Arc::new(store))
+        }
+        ConfigLocation::Nacos(addr) => bail!(
+            "--config nacos://{addr}: the Nacos store is not available in this build yet; use a directory"
+        ),
+    }
 }
 
 /// Runs the data plane on this thread; never returns.

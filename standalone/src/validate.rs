@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use config_store::DirStore;
 use gateway::{compile, CompileOptions, Discovery};
 
 use crate::cli::ConfigArgs;
@@ -10,8 +9,8 @@ use crate::config_url;
 
 /// Prints each diagnostic on its own line, then a summary.
 pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
-    let root = config_url::resolve(&args.config)?;
-    let snapshot = DirStore::load(&root)?;
+    let location = config_url::resolve(&args.config)?;
+    let snapshot = location.load_once()?;
     let options = CompileOptions {
         ingress_class: args.class_filter(),
     };
@@ -33,7 +32,7 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
     let warnings = all.len() - errors;
     println!(
         "{}: {errors} error(s), {warnings} warning(s), {} route(s)",
-        root.display(),
+        location,
         compiled.table.len()
     );
     Ok(if errors > 0 {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::kind::{ResourceKind, IGNORED_PLURALS};
-use crate::parse::{parse_source, ParsedSource, SourceContext};
+use crate::parse::SourceContext;
 use crate::snapshot::{assemble, Snapshot, SourceOutcome};
 
 /// Reads `<root>/<plural>/*.yaml` and remembers what it read.
@@ -17,8 +17,7 @@ pub struct Scanner {
 
 struct Cached {
     bytes: Vec<u8>,
-    label: String,
-    parsed: Result<ParsedSource, Diagnostic>,
+    outcome: SourceOutcome,
 }
 
 // === impl Scanner ===
@@ -71,14 +70,7 @@ impl Scanner {
         if !changed && !first {
             return None;
         }
-        let sources = self
-            .cache
-            .values()
-            .map(|c| SourceOutcome {
-                label: c.label.clone(),
-                parsed: c.parsed.clone(),
-            })
-            .collect();
+        let sources = self.cache.values().map(|c| c.outcome.clone()).collect();
         Some(assemble(prev, sources))
     }
 
@@ -155,24 +147,27 @@ fn parse_job(job: Job) -> (PathBuf, Cached) {
         .and_then(|n| n.strip_suffix(".yaml"))
         .unwrap_or_default()
         .to_string();
-    let parsed = match std::str::from_utf8(&job.bytes) {
-        Ok(text) => parse_source(
-            SourceContext {
+    let outcome = match std::str::from_utf8(&job.bytes) {
+        Ok(text) => {
+            let ctx = SourceContext {
                 label: &job.label,
                 dir_kind: Some(job.kind),
                 default_name: Some(&name),
-            },
-            text,
+            };
+            SourceOutcome::parse(job.label.clone(), text.into(), ctx)
+        }
+        Err(e) => SourceOutcome::new(
+            job.label.clone(),
+            "".into(),
+            Err(Diagnostic::source_error(
+                &job.label,
+                format!("not UTF-8 text: {e}"),
+            )),
         ),
-        Err(e) => Err(Diagnostic::source_error(
-            &job.label,
-            format!("not UTF-8 text: {e}"),
-        )),
     };
     let cached = Cached {
         bytes: job.bytes,
-        label: job.label,
-        parsed,
+        outcome,
     };
     (job.path, cached)
 }

@@ -144,12 +144,10 @@ impl Compiler<'_> {
                 ))
             }
         };
-        let bridge = self.snapshot.mcp_bridge().ok_or_else(|| {
-            format!(
-                "destination {:?} needs McpBridge default (mcpbridges/default.yaml)",
-                d.host
-            )
-        })?;
+        let bridge = self
+            .snapshot
+            .mcp_bridge()
+            .ok_or_else(|| format!("destination {:?} needs McpBridge default", d.host))?;
         let registry = bridge
             .spec
             .registries
@@ -180,7 +178,7 @@ impl Compiler<'_> {
         let svc = self
             .snapshot
             .service(name)
-            .ok_or_else(|| format!("Service {name:?} not found (services/{name}.yaml)"))?;
+            .ok_or_else(|| format!("Service {name:?} not found"))?;
         let svc_port = svc
             .spec
             .ports

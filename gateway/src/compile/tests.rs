@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use config_store::parse::{parse_source, SourceContext};
+use config_store::parse::SourceContext;
 use config_store::snapshot::{assemble, SourceOutcome};
 use config_store::{ResourceKind, Snapshot};
 
@@ -20,10 +20,7 @@ fn snapshot(files: &[(&str, &str)]) -> Snapshot {
                 dir_kind: ResourceKind::from_plural(dir),
                 default_name: Some(name),
             };
-            SourceOutcome {
-                label: path.to_string(),
-                parsed: parse_source(ctx, text),
-            }
+            SourceOutcome::parse(path.to_string(), (*text).into(), ctx)
         })
         .collect();
     let s = assemble(&Snapshot::default(), sources);

@@ -173,7 +173,7 @@ pub fn build(
             }
         }
     }
-    for cm in snapshot.config_maps() {
+    for (cm, source) in snapshot.config_maps_with_source() {
         let name = &cm.metadata.name;
         if !name.starts_with("domain-") {
             continue;
@@ -191,11 +191,10 @@ pub fn build(
         let Some(secret) = cm.data.get("cert").filter(|c| !c.is_empty()) else {
             continue;
         };
-        let source = format!("configmaps/{name}.yaml");
         if let Some(cert) = load(
             secret,
             &mut diags,
-            &source,
+            source,
             ResourceKind::ConfigMap,
             name,
             "data.cert",
@@ -210,7 +209,7 @@ pub fn build(
 fn certified_key(snapshot: &Snapshot, name: &str) -> Result<Arc<CertifiedKey>, String> {
     let secret = snapshot
         .secret(name)
-        .ok_or_else(|| format!("Secret {name:?} not found (secrets/{name}.yaml)"))?;
+        .ok_or_else(|| format!("Secret {name:?} not found"))?;
     let chain = parse_chain(secret.value(TLS_CERT_KEY).unwrap_or_default())
         .map_err(|e| format!("Secret {name:?} tls.crt: {e}"))?;
     let key = parse_key(secret.value(TLS_KEY_KEY).unwrap_or_default())
