@@ -305,6 +305,17 @@ pub fn assemble(prev: &Snapshot, mut sources: Vec<SourceOutcome>) -> Snapshot {
             }
         }
     }
+    // Cross-resource checks on what passed its own: a dangling reference rejects the
+    // referring resource, which keeps its last good version.
+    for d in crate::validate::references::check(&objects) {
+        if let Some(key) = d.resource.clone().filter(|_| d.is_error()) {
+            match prev.objects.get(&key) {
+                Some(old) => objects.insert(key, keep_stale(old)),
+                None => objects.remove(&key),
+            };
+        }
+        diagnostics.push(d);
+    }
     diagnostics.sort();
     diagnostics.dedup();
     Snapshot {

@@ -1,6 +1,8 @@
 //! Per-resource validation. Every problem is collected, each naming its field; a resource
 //! with any error is rejected (its last good version stays in force, see [`crate::snapshot`]).
 
+pub mod references;
+
 use std::net::SocketAddr;
 
 use crate::annotations::{AnnotationReader, IngressAnnotations};
@@ -8,7 +10,7 @@ use crate::diagnostic::Diagnostic;
 use crate::resource::higress_config::{HIGRESS_CONFIG_KEY, HIGRESS_CONFIG_NAME};
 use crate::resource::ingress::{IngressBackend, PathType};
 use crate::resource::mcpbridge::RegistryType;
-use crate::resource::{ConfigMap, HigressConfig, Ingress, McpBridge, Resource, Secret};
+use crate::resource::{ConfigMap, HigressConfig, Ingress, McpBridge, Resource, Secret, WasmPlugin};
 
 /// The outcome of validating one resource.
 #[derive(Debug, Clone, Default)]
@@ -43,10 +45,8 @@ pub fn validate(source: &str, resource: &Resource) -> Validation {
         Resource::McpBridge(b) => v.mcp_bridge(b),
         Resource::ConfigMap(cm) => v.config_map(cm),
         Resource::Secret(s) => v.secret(s),
-        Resource::WasmPlugin(_)
-        | Resource::Service(_)
-        | Resource::Endpoints(_)
-        | Resource::EndpointSlice(_) => {}
+        Resource::WasmPlugin(p) => v.wasm_plugin(p),
+        Resource::Service(_) | Resource::Endpoints(_) | Resource::EndpointSlice(_) => {}
     }
     v.out
 }
@@ -109,6 +109,23 @@ impl Checker<'_> {
                         );
                     }
                 }
+                let raw = path
+                    .path
+                    .as_deref()
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or("/");
+                let rewrite = annotations.as_ref().and_then(|a| a.rewrite.as_ref());
+                if rewrite.is_some_and(|rw| rw.needs_regex(raw)) {
+                    // Compiled as the gateway does: anchored at the start.
+                    if let Err(e) = regex::Regex::new(&format!("^(?:{raw})")) {
+                        let e = e.to_string();
+                        let reason = e.lines().last().unwrap_or("invalid").trim();
+                        self.error(
+                            format!("{field}.path"),
+                            format!("path {raw:?} is not a valid regex: {reason}"),
+                        );
+                    }
+                }
                 self.backend(&format!("{field}.backend"), &path.backend, has_destination);
             }
         }
@@ -122,9 +139,92 @@ impl Checker<'_> {
                 }
             }
         }
+        if let Some(dest) = annotations.as_ref().and_then(|a| a.destination.as_ref()) {
+            self.destination_weights(dest);
+        }
         if self.out.is_valid() {
             self.out.annotations = annotations;
         }
+    }
+
+    /// Warns when destination weights do not sum to 100, stating the split Gantry applies
+    /// (weights in proportion to their sum).
+    fn destination_weights(&mut self, dest: &crate::annotations::Destination) {
+        let sum: u32 = dest.entries.iter().map(|e| e.weight).sum();
+        if sum == 100 || dest.entries.is_empty() {
+            return;
+        }
+        let field = "metadata.annotations[\"higress.io/destination\"]";
+        let message = if sum == 0 {
+            "every weight is 0: requests get 503".to_string()
+        } else if dest.entries.len() == 1 {
+            format!(
+                "weight {}% is not 100%; {} is the only destination and gets every request",
+                sum, dest.entries[0].host
+            )
+        } else {
+            let split: Vec<String> = dest
+                .entries
+                .iter()
+                .map(|e| {
+                    let share = f64::from(e.weight) * 100.0 / f64::from(sum);
+                    format!("{} {share:.1}%", e.host)
+                })
+                .collect();
+            format!(
+                "weights sum to {sum}%, not 100%; traffic splits in proportion: {}",
+                split.join(", ")
+            )
+        };
+        self.warn(field, message);
+    }
+
+    /// WasmPlugins are parsed but not run yet: an error, so a policy such as authentication
+    /// is never silently skipped. The message lists what the plugin would cover.
+    fn wasm_plugin(&mut self, plugin: &WasmPlugin) {
+        let spec = &plugin.spec;
+        let mut covers = Vec::new();
+        let global = spec.plugin_config.is_some()
+            || (spec.default_config.is_some() && spec.default_config_disable != Some(true));
+        if global {
+            covers.push("every route (global config)".to_string());
+        }
+        if spec.plugin_config.is_none() {
+            for rule in &spec.match_rules {
+                if rule.get("configDisable").and_then(|v| v.as_bool()) == Some(true) {
+                    continue;
+                }
+                for (key, what) in [
+                    ("ingress", "Ingress"),
+                    ("domain", "domain"),
+                    ("service", "service"),
+                ] {
+                    let names: Vec<&str> = rule
+                        .get(key)
+                        .and_then(|v| v.as_array())
+                        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+                        .unwrap_or_default();
+                    for n in names {
+                        covers.push(format!("{what} {n}"));
+                    }
+                }
+            }
+        }
+        let target = if covers.is_empty() {
+            "no route (no enabled config)".to_string()
+        } else {
+            covers.join(", ")
+        };
+        let name = spec
+            .plugin_name
+            .as_deref()
+            .unwrap_or(plugin.metadata.name.as_str());
+        self.error(
+            "spec",
+            format!(
+                "not enforced: Gantry does not run Wasm plugins yet, so plugin {name:?} would not apply to {target}"
+            ),
+        );
     }
 
     fn backend(&mut self, field: &str, backend: &IngressBackend, has_destination: bool) {
@@ -426,6 +526,70 @@ spec:
                 "error: f.yaml: McpBridge r: spec.registries[2].protocol: unknown protocol \"ftp\" (expected one of http, https, http2, grpc, grpcs, tcp, dubbo, triple, tri)",
                 "error: f.yaml: McpBridge r: spec.registries[3].type: registry type is required",
             ]
+        );
+    }
+
+    #[test]
+    fn wasm_plugins_are_errors_naming_what_they_would_cover() {
+        let errors = check(
+            ResourceKind::WasmPlugin,
+            r#"
+kind: WasmPlugin
+spec:
+  url: oci://higress-registry.cn-hangzhou.cr.aliyuncs.com/plugins/key-auth:1.0.0
+  defaultConfig: {consumers: []}
+  matchRules:
+  - ingress: [higress-system/route-a]
+    config: {allow: [consumer1]}
+  - domain: [api.example.com]
+    configDisable: true
+    config: {}
+"#,
+        );
+        assert_eq!(
+            errors,
+            vec![
+                r#"error: f.yaml: WasmPlugin r: spec: not enforced: Gantry does not run Wasm plugins yet, so plugin "r" would not apply to every route (global config), Ingress higress-system/route-a"#
+            ]
+        );
+    }
+
+    #[test]
+    fn weights_not_summing_to_100_warn_with_the_real_split() {
+        let ingress = |dest: &str| {
+            format!(
+                "kind: Ingress\nmetadata:\n  annotations:\n    higress.io/destination: |\n{}\nspec: {{}}\n",
+                dest.lines().map(|l| format!("      {l}")).collect::<Vec<_>>().join("\n")
+            )
+        };
+        assert_eq!(
+            check(
+                ResourceKind::Ingress,
+                &ingress("60% a.dns\n30% b.dns\n60% c.dns")
+            ),
+            vec![
+                r#"warning: f.yaml: Ingress r: metadata.annotations["higress.io/destination"]: weights sum to 150%, not 100%; traffic splits in proportion: a.dns 40.0%, b.dns 20.0%, c.dns 40.0%"#
+            ]
+        );
+        assert!(check(ResourceKind::Ingress, &ingress("60% a.dns\n40% b.dns")).is_empty());
+        assert_eq!(
+            check(ResourceKind::Ingress, &ingress("30% a.dns")),
+            vec![
+                r#"warning: f.yaml: Ingress r: metadata.annotations["higress.io/destination"]: weight 30% is not 100%; a.dns is the only destination and gets every request"#
+            ]
+        );
+    }
+
+    #[test]
+    fn invalid_regex_paths_are_errors() {
+        let errors = check(
+            ResourceKind::Ingress,
+            "kind: Ingress\nmetadata:\n  annotations: {higress.io/use-regex: 'true', higress.io/destination: a.dns}\nspec:\n  rules:\n  - http:\n      paths:\n      - {path: '/a(', pathType: ImplementationSpecific, backend: {resource: {apiGroup: networking.higress.io, kind: McpBridge, name: default}}}\n",
+        );
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with(r#"error: f.yaml: Ingress r: spec.rules[0].http.paths[0].path: path "/a(" is not a valid regex"#),
+            "{errors:?}"
         );
     }
 

@@ -28,6 +28,31 @@ fn snapshot(files: &[(&str, &str)]) -> Snapshot {
     s
 }
 
+/// Assembles `before`, then `after` on top of it (resources rejected in `after` keep their
+/// `before` versions, stale), and compiles the result.
+fn compiled_after(before: &[(&str, &str)], after: &[(&str, &str)]) -> Compiled {
+    let first = snapshot(before);
+    let sources = after
+        .iter()
+        .map(|(path, text)| {
+            let (dir, file) = path.split_once('/').unwrap();
+            let name = file.strip_suffix(".yaml").unwrap();
+            let ctx = SourceContext {
+                label: path,
+                dir_kind: ResourceKind::from_plural(dir),
+                default_name: Some(name),
+            };
+            SourceOutcome::parse(path.to_string(), (*text).into(), ctx)
+        })
+        .collect();
+    let next = assemble(&first, sources);
+    compile(
+        &next,
+        &Discovery::new(Duration::from_secs(60)),
+        &CompileOptions::default(),
+    )
+}
+
 fn compiled(files: &[(&str, &str)]) -> Compiled {
     compile(
         &snapshot(files),
@@ -272,7 +297,7 @@ fn endpoints_of(c: &Compiled, host: &str, path: &str) -> Vec<String> {
 
 #[test]
 fn service_backends_resolve_through_endpoints_and_slices() {
-    let ing = "kind: Ingress\nspec:\n  rules:\n  - host: s.com\n    http:\n      paths:\n      - {path: /num, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}\n      - {path: /named, pathType: Prefix, backend: {service: {name: web, port: {name: admin}}}}\n      - {path: /sliced, pathType: Prefix, backend: {service: {name: api, port: {number: 9000}}}}\n      - {path: /missing, pathType: Prefix, backend: {service: {name: nope, port: {number: 1}}}}\n";
+    let ing = "kind: Ingress\nspec:\n  rules:\n  - host: s.com\n    http:\n      paths:\n      - {path: /num, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}\n      - {path: /named, pathType: Prefix, backend: {service: {name: web, port: {name: admin}}}}\n      - {path: /sliced, pathType: Prefix, backend: {service: {name: api, port: {number: 9000}}}}\n";
     let c = compiled(&[
         ("ingresses/s.yaml", ing),
         ("services/web.yaml", "kind: Service\nspec:\n  ports:\n  - {name: http, port: 80, targetPort: 8080}\n  - {name: admin, port: 81}\n"),
@@ -289,20 +314,40 @@ fn service_backends_resolve_through_endpoints_and_slices() {
         ["10.0.0.1:8081", "10.0.0.2:8081"]
     );
     assert_eq!(endpoints_of(&c, "s.com", "/sliced"), ["10.1.0.1:9001"]);
-    assert!(endpoints_of(&c, "s.com", "/missing").is_empty());
-    assert!(c
-        .diagnostics
-        .iter()
-        .any(|d| d.message.contains("Service \"nope\" not found")));
 }
 
 #[test]
-fn unknown_destinations_warn_and_weights_carry_over() {
+fn a_kept_ingress_whose_service_vanished_gets_no_endpoints_and_a_warning() {
+    let ing = "kind: Ingress\nspec:\n  rules:\n  - host: s.com\n    http:\n      paths:\n      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}\n";
+    let svc = "kind: Service\nspec:\n  ports: [{port: 80}]\n";
+    let c = compiled_after(
+        &[("ingresses/s.yaml", ing), ("services/web.yaml", svc)],
+        &[("ingresses/s.yaml", ing)],
+    );
+    assert!(endpoints_of(&c, "s.com", "/").is_empty());
+    assert!(
+        c.diagnostics
+            .iter()
+            .any(|d| d.message.contains("Service \"web\" not found")),
+        "{:?}",
+        c.diagnostics
+    );
+}
+
+#[test]
+fn destinations_whose_registry_vanished_warn_and_weights_carry_over() {
     let ing = "kind: Ingress\nmetadata:\n  annotations:\n    higress.io/destination: |\n      30% a.static\n      70% zz.dns\nspec:\n  rules:\n  - http:\n      paths:\n      - {path: /, pathType: Prefix, backend: {resource: {apiGroup: networking.higress.io, kind: McpBridge, name: default}}}\n";
-    let c = compiled(&[
-        ("mcpbridges/default.yaml", BRIDGE),
-        ("ingresses/w.yaml", ing),
-    ]);
+    let with_zz = format!("{BRIDGE}  - {{type: dns, name: zz, domain: zz.example, port: 80}}\n");
+    let c = compiled_after(
+        &[
+            ("mcpbridges/default.yaml", &with_zz),
+            ("ingresses/w.yaml", ing),
+        ],
+        &[
+            ("mcpbridges/default.yaml", BRIDGE),
+            ("ingresses/w.yaml", ing),
+        ],
+    );
     let route = c.table.find("any.com", "/").unwrap();
     let crate::route_table::RouteAction::Forward(group) = &route.action else {
         panic!("not a forward route")
