@@ -9,6 +9,7 @@ pub mod annotations;
 pub mod diagnostic;
 pub mod dir;
 pub mod kind;
+pub mod local_snapshot;
 pub mod parse;
 pub mod resource;
 pub mod snapshot;

@@ -124,6 +124,23 @@ impl Snapshot {
         self.objects.iter()
     }
 
+    /// Objects kept at a last good version because their current source is broken.
+    pub fn stale_objects(&self) -> impl Iterator<Item = &Arc<Object>> {
+        self.objects.values().filter(|o| o.stale)
+    }
+
+    /// A snapshot of already validated objects (a saved snapshot read back).
+    pub(crate) fn from_objects(revision: u64, objects: Vec<Object>) -> Self {
+        Self {
+            revision,
+            objects: objects
+                .into_iter()
+                .map(|o| ((o.resource.kind(), o.resource.name().to_string()), Arc::new(o)))
+                .collect(),
+            diagnostics: Vec::new(),
+        }
+    }
+
     /// One object.
     pub fn get(&self, kind: ResourceKind, name: &str) -> Option<&Arc<Object>> {
         self.objects.get(&(kind, name.to_string()))
