@@ -90,6 +90,13 @@ impl SourceOutcome {
             parsed,
         }
     }
+
+    /// Sets the version the store reports, when the stored bytes differ from `content`
+    /// (an encrypted Nacos Secret: its version is the MD5 of the stored, encrypted text).
+    pub fn with_version(mut self, version: Arc<str>) -> Self {
+        self.version = version;
+        self
+    }
 }
 
 // === impl Snapshot ===
