@@ -134,6 +134,9 @@ struct Pending {
     policy: Arc<RoutePolicy>,
     is_default: bool,
     order: usize,
+    /// For a header or cookie canary: the index of its base route, which it sorts
+    /// immediately before (Higress inserts it there and its stable sort keeps it).
+    variant_of: Option<usize>,
 }
 
 enum PendingAction {
@@ -334,6 +337,7 @@ impl Compiler<'_> {
                 policy,
                 is_default: false,
                 order,
+                variant_of: None,
             });
         }
         if let Some(backend) = &entry.ingress.spec.default_backend {
@@ -374,6 +378,7 @@ impl Compiler<'_> {
                 policy: policy.clone(),
                 is_default: true,
                 order,
+                variant_of: None,
             });
         }
     }
@@ -449,6 +454,7 @@ impl Compiler<'_> {
                 policy: Arc::new(RoutePolicy::default()),
                 is_default: false,
                 order: usize::MAX,
+                variant_of: None,
             });
         }
     }
@@ -460,12 +466,14 @@ impl Compiler<'_> {
             diagnostics,
             ..
         } = self;
-        let mut by_host: BTreeMap<String, Vec<(RouteId, SortKey)>> = BTreeMap::new();
+        let mut by_host: BTreeMap<String, Vec<(RouteId, canary::Position<SortKey>)>> =
+            BTreeMap::new();
         for (id, p) in routes.iter().enumerate() {
+            let position = canary::position(id, p.variant_of, |i| routes[i].sort_key());
             by_host
                 .entry(p.host.clone())
                 .or_default()
-                .push((id as RouteId, p.sort_key()));
+                .push((id as RouteId, position));
         }
         let hosts = by_host
             .into_iter()
@@ -542,6 +550,7 @@ impl Compiler<'_> {
                         policy: b.policy.clone(),
                         is_default: false,
                         order,
+                        variant_of: Some(base),
                     };
                     self.routes.push(route);
                 }
