@@ -313,7 +313,7 @@ impl Compiler<'_> {
             if matcher.is_catch_all() {
                 hosts_with_root.push(host.clone());
             }
-            let policy = Arc::new(self.policy(entry, &matcher));
+            let policy = Arc::new(self.policy(entry, &host, &matcher));
             let action = match policy::redirect_action(entry) {
                 Some(to) => PendingAction::Redirect(to),
                 None => PendingAction::Forward(self.destinations(
@@ -366,7 +366,7 @@ impl Compiler<'_> {
         }
         hosts.sort();
         hosts.dedup();
-        let policy = Arc::new(self.policy(entry, &PathMatch::prefix("/")));
+        let policy = Arc::new(self.policy(entry, "defaultBackend", &PathMatch::prefix("/")));
         for host in hosts {
             self.routes.push(Pending {
                 host,

@@ -3,12 +3,14 @@
 //!
 //! Targets are shared by key across route tables, so a reload keeps resolved endpoints and
 //! only brand-new DNS targets are resolved (before their table goes live). A target no table
-//! uses any more is forgotten.
+//! uses any more is forgotten. Discovery also carries the other state compiles share across
+//! tables: the rate-limit buckets ([`RateLimits`]).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use crate::policy::rate_limit::RateLimits;
 use crate::upstream::{Endpoint, Target, TargetOptions, TargetSpec};
 
 /// How long one DNS lookup may take.
@@ -19,6 +21,7 @@ const LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
 pub struct Discovery {
     targets: Mutex<HashMap<String, Weak<Target>>>,
     refresh_interval: Duration,
+    rate_limits: RateLimits,
 }
 
 // === impl Discovery ===
@@ -29,7 +32,13 @@ impl Discovery {
         Arc::new(Self {
             targets: Mutex::new(HashMap::new()),
             refresh_interval,
+            rate_limits: RateLimits::default(),
         })
+    }
+
+    /// Rate-limit buckets shared by the tables compiled with this registry.
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.rate_limits
     }
 
     /// The shared target for `spec`; `true` when it was just created (and, for DNS, still

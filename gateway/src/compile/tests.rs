@@ -395,3 +395,60 @@ fn header_canary_with_the_base_condition_is_tried_before_its_base() {
         .collect();
     assert_eq!(order, ["canary", "base", "other"]);
 }
+
+/// The rate-limit bucket of the route serving `GET /` on `host`.
+fn bucket(c: &Compiled, host: &str) -> Arc<crate::policy::rate_limit::TokenBucket> {
+    c.table
+        .find(host, "/")
+        .and_then(|r| r.policy.rate_limit.clone())
+        .expect("a rate-limited route")
+}
+
+#[test]
+fn rate_limit_buckets_survive_unrelated_edits() {
+    let limited = |host: &str, rpm: &str| {
+        format!("kind: Ingress\nmetadata:\n  annotations:\n    higress.io/destination: a.static\n    higress.io/route-limit-rpm: '{rpm}'\nspec:\n  rules:\n  - host: {host}\n    http:\n      paths:\n      - {{path: /, pathType: Prefix, backend: {{resource: {{apiGroup: networking.higress.io, kind: McpBridge, name: default}}}}}}\n")
+    };
+    let discovery = Discovery::new(Duration::from_secs(60));
+    let build =
+        |files: &[(&str, &str)]| compile(&snapshot(files), &discovery, &CompileOptions::default());
+    let first = build(&[
+        ("mcpbridges/default.yaml", BRIDGE),
+        ("ingresses/kept.yaml", &limited("kept.com", "5")),
+        ("ingresses/changed.yaml", &limited("changed.com", "5")),
+    ]);
+    let second = build(&[
+        ("mcpbridges/default.yaml", BRIDGE),
+        ("ingresses/kept.yaml", &limited("kept.com", "5")),
+        ("ingresses/changed.yaml", &limited("changed.com", "6")),
+        (
+            "ingresses/new.yaml",
+            &ingress(
+                "2020-01-01T00:00:00Z",
+                Some("new.com"),
+                &[("Prefix", "/", "b.static")],
+            ),
+        ),
+    ]);
+    assert!(Arc::ptr_eq(
+        &bucket(&first, "kept.com"),
+        &bucket(&second, "kept.com")
+    ));
+    assert!(!Arc::ptr_eq(
+        &bucket(&first, "changed.com"),
+        &bucket(&second, "changed.com")
+    ));
+    // Another registry (another process) starts afresh.
+    let other = compile(
+        &snapshot(&[
+            ("mcpbridges/default.yaml", BRIDGE),
+            ("ingresses/kept.yaml", &limited("kept.com", "5")),
+        ]),
+        &Discovery::new(Duration::from_secs(60)),
+        &CompileOptions::default(),
+    );
+    assert!(!Arc::ptr_eq(
+        &bucket(&first, "kept.com"),
+        &bucket(&other, "kept.com")
+    ));
+}
