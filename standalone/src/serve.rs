@@ -16,7 +16,7 @@ use gateway::{CompileOptions, Discovery, Gateway};
 use crate::cli::{ListenArgs, ServeArgs};
 use crate::{config_url, listen};
 
-/// How often DNS-backed upstreams are re-resolved.
+/// The longest time between two lookups of a DNS-backed upstream (shorter TTLs win).
 const DNS_REFRESH: Duration = Duration::from_secs(10);
 
 /// A started control plane.
@@ -37,7 +37,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         mode: args.watch,
         poll_interval: args.poll_interval,
     };
-    let control = start_control_plane(&root, watch, args.config.class_filter(), &args.listen)?;
+    let control = start_control_plane(
+        &root,
+        watch,
+        args.config.class_filter(),
+        &args.listen,
+        args.dns_server,
+    )?;
     run_proxy(&args.listen, &control)
 }
 
@@ -54,6 +60,7 @@ pub fn start_control_plane(
     watch: WatchOptions,
     ingress_class: Option<String>,
     listen: &ListenArgs,
+    dns_server: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<ControlPlane> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -64,7 +71,7 @@ pub fn start_control_plane(
     let (gateway, store) = runtime.block_on(async {
         let store = DirStore::open(root, watch)
             .with_context(|| format!("cannot open config directory {}", root.display()))?;
-        let discovery = Discovery::new(DNS_REFRESH);
+        let discovery = Discovery::with_dns_server(DNS_REFRESH, dns_server);
         let gateway = Arc::new(Gateway::new(
             CompileOptions { ingress_class },
             discovery.clone(),
