@@ -138,6 +138,9 @@ struct Pending {
     policy: Arc<RoutePolicy>,
     is_default: bool,
     order: usize,
+    /// For a header or cookie canary: the index of its base route, which it sorts
+    /// immediately before (Higress inserts it there and its stable sort keeps it).
+    variant_of: Option<usize>,
 }
 
 enum PendingAction {
@@ -314,7 +317,7 @@ impl Compiler<'_> {
             if matcher.is_catch_all() {
                 hosts_with_root.push(host.clone());
             }
-            let policy = Arc::new(self.policy(entry, &matcher));
+            let policy = Arc::new(self.policy(entry, &host, &matcher));
             let action = match policy::redirect_action(entry) {
                 Some(to) => PendingAction::Redirect(to),
                 None => PendingAction::Forward(self.destinations(
@@ -338,6 +341,7 @@ impl Compiler<'_> {
                 policy,
                 is_default: false,
                 order,
+                variant_of: None,
             });
         }
         if let Some(backend) = &entry.ingress.spec.default_backend {
@@ -366,7 +370,7 @@ impl Compiler<'_> {
         }
         hosts.sort();
         hosts.dedup();
-        let policy = Arc::new(self.policy(entry, &PathMatch::prefix("/")));
+        let policy = Arc::new(self.policy(entry, "defaultBackend", &PathMatch::prefix("/")));
         for host in hosts {
             self.routes.push(Pending {
                 host,
@@ -378,6 +382,7 @@ impl Compiler<'_> {
                 policy: policy.clone(),
                 is_default: true,
                 order,
+                variant_of: None,
             });
         }
     }
@@ -453,6 +458,7 @@ impl Compiler<'_> {
                 policy: Arc::new(RoutePolicy::default()),
                 is_default: false,
                 order: usize::MAX,
+                variant_of: None,
             });
         }
     }
@@ -464,12 +470,14 @@ impl Compiler<'_> {
             diagnostics,
             ..
         } = self;
-        let mut by_host: BTreeMap<String, Vec<(RouteId, SortKey)>> = BTreeMap::new();
+        let mut by_host: BTreeMap<String, Vec<(RouteId, canary::Position<SortKey>)>> =
+            BTreeMap::new();
         for (id, p) in routes.iter().enumerate() {
+            let position = canary::position(id, p.variant_of, |i| routes[i].sort_key());
             by_host
                 .entry(p.host.clone())
                 .or_default()
-                .push((id as RouteId, p.sort_key()));
+                .push((id as RouteId, position));
         }
         let hosts = by_host
             .into_iter()
@@ -546,6 +554,7 @@ impl Compiler<'_> {
                         policy: b.policy.clone(),
                         is_default: false,
                         order,
+                        variant_of: Some(base),
                     };
                     self.routes.push(route);
                 }

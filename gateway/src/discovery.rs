@@ -2,106 +2,218 @@
 //! the background, never on the request path.
 //!
 //! Targets are shared by key across route tables, so a reload keeps resolved endpoints and
-//! only brand-new DNS targets are resolved (before their table goes live). A target no table
-//! uses any more is forgotten.
+//! only brand-new DNS targets are resolved (all at once, before their table goes live; the
+//! old table serves meanwhile). A target no table uses any more is forgotten. Discovery also
+//! carries the other state compiles share across tables: the rate-limit buckets
+//! ([`RateLimits`]).
+//!
+//! Re-resolution follows each answer's TTL, bounded to [`MIN_REFRESH`] ..= the refresh
+//! interval; a failed lookup keeps the last endpoints and is retried after 1 s, doubling up
+//! to the refresh interval.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+pub mod dns;
 
-use crate::upstream::{Endpoint, Target, TargetOptions, TargetSpec};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
 
-/// How long one DNS lookup may take.
-const LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+use crate::policy::rate_limit::RateLimits;
+use crate::upstream::{Target, TargetOptions, TargetSpec};
+use dns::{DnsResolver, Resolved};
+
+/// The shortest time between two lookups of one target, whatever its TTL.
+pub const MIN_REFRESH: Duration = Duration::from_secs(1);
 
 /// Shared targets and their background refresh.
 #[derive(Debug)]
 pub struct Discovery {
-    targets: Mutex<HashMap<String, Weak<Target>>>,
+    targets: Mutex<HashMap<String, Entry>>,
     refresh_interval: Duration,
+    resolver: Arc<DnsResolver>,
+    /// Woken when a lookup set a new deadline, so the refresh loop can sleep until it.
+    wake: Arc<Notify>,
+    rate_limits: RateLimits,
+}
+
+/// A target and, for DNS targets, when to look it up again.
+#[derive(Debug)]
+struct Entry {
+    target: Weak<Target>,
+    /// `None` until the first lookup finished.
+    next: Option<Instant>,
+    /// Failed lookups in a row.
+    failures: u32,
 }
 
 // === impl Discovery ===
 
 impl Discovery {
-    /// A registry that re-resolves DNS targets every `refresh_interval`.
+    /// A registry using the system DNS configuration; DNS targets are re-resolved when their
+    /// TTL expires, at most `refresh_interval` apart.
     pub fn new(refresh_interval: Duration) -> Arc<Self> {
+        Self::with_dns_server(refresh_interval, None)
+    }
+
+    /// Like [`Self::new`], sending every DNS query to `server` when given (`--dns-server`).
+    pub fn with_dns_server(refresh_interval: Duration, server: Option<SocketAddr>) -> Arc<Self> {
         Arc::new(Self {
             targets: Mutex::new(HashMap::new()),
-            refresh_interval,
+            refresh_interval: refresh_interval.max(MIN_REFRESH),
+            resolver: Arc::new(DnsResolver::new(server)),
+            wake: Arc::new(Notify::new()),
+            rate_limits: RateLimits::default(),
         })
+    }
+
+    /// Rate-limit buckets shared by the tables compiled with this registry.
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.rate_limits
+    }
+
+    fn entries(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
+        match self.targets.lock() {
+            Ok(t) => t,
+            Err(p) => p.into_inner(),
+        }
     }
 
     /// The shared target for `spec`; `true` when it was just created (and, for DNS, still
     /// needs its first [`Self::resolve`]).
     pub fn target(&self, spec: TargetSpec, options: TargetOptions) -> (Arc<Target>, bool) {
         let key = target_key(&spec, &options);
-        let mut targets = match self.targets.lock() {
-            Ok(t) => t,
-            Err(p) => p.into_inner(),
-        };
-        if let Some(existing) = targets.get(&key).and_then(Weak::upgrade) {
+        let mut targets = self.entries();
+        if let Some(existing) = targets.get(&key).and_then(|e| e.target.upgrade()) {
             return (existing, false);
         }
         let target = Arc::new(Target::new(key.clone(), spec, options));
-        targets.insert(key, Arc::downgrade(&target));
+        targets.insert(
+            key,
+            Entry {
+                target: Arc::downgrade(&target),
+                next: None,
+                failures: 0,
+            },
+        );
         (target, true)
     }
 
-    /// Resolves the DNS targets among `targets` now (concurrently).
+    /// Resolves the DNS targets among `targets` now, all at once, and schedules their next
+    /// lookups.
     pub async fn resolve(&self, targets: &[Arc<Target>]) {
-        let lookups = targets.iter().filter_map(|t| match t.spec() {
-            TargetSpec::Dns { names, port } => Some(async move {
-                match lookup(names, *port).await {
-                    Ok(eps) => t.set_endpoints(eps),
-                    Err(e) => tracing::warn!(target = t.key(), "DNS resolution failed: {e}"),
-                }
-            }),
-            TargetSpec::Static(_) => None,
-        });
-        let handles: Vec<_> = lookups.collect();
-        for h in handles {
-            h.await;
+        let mut lookups = JoinSet::new();
+        for t in targets {
+            let TargetSpec::Dns { names, port } = t.spec() else {
+                continue;
+            };
+            let (t, names, port) = (t.clone(), names.clone(), *port);
+            let resolver = self.resolver.clone();
+            lookups.spawn(async move {
+                let res = resolver.lookup(&names, port).await;
+                (t, res)
+            });
         }
+        if lookups.is_empty() {
+            return;
+        }
+        while let Some(joined) = lookups.join_next().await {
+            match joined {
+                Ok((t, res)) => self.record(&t, res),
+                Err(e) => tracing::warn!("DNS lookup task failed: {e}"),
+            }
+        }
+        self.wake.notify_one();
     }
 
-    /// Re-resolves every live DNS target and forgets dropped ones.
-    pub async fn refresh(&self) {
-        let live: Vec<Arc<Target>> = {
-            let mut targets = match self.targets.lock() {
-                Ok(t) => t,
-                Err(p) => p.into_inner(),
-            };
-            targets.retain(|_, w| w.strong_count() > 0);
-            targets.values().filter_map(Weak::upgrade).collect()
-        };
-        for t in &live {
-            if let TargetSpec::Dns { names, port } = t.spec() {
-                match lookup(names, *port).await {
-                    Ok(eps) if eps != t.endpoints() => {
-                        tracing::info!(target = t.key(), endpoints = ?eps, "DNS endpoints changed");
-                        t.set_endpoints(eps);
+    /// Applies a lookup's result to `t` and sets when to look again.
+    fn record(&self, t: &Target, res: Result<Resolved, String>) {
+        let now = Instant::now();
+        let mut targets = self.entries();
+        let entry = targets.get_mut(t.key());
+        match res {
+            Ok(resolved) => {
+                if resolved.endpoints != t.endpoints() {
+                    if !t.endpoints().is_empty() {
+                        tracing::info!(target = t.key(), endpoints = ?resolved.endpoints, "DNS endpoints changed");
                     }
-                    Ok(_) => {}
-                    // Keep the last known endpoints: stale beats none.
-                    Err(e) => tracing::warn!(target = t.key(), "DNS refresh failed: {e}"),
+                    t.set_endpoints(resolved.endpoints);
+                }
+                let wait = resolved
+                    .ttl
+                    .unwrap_or(self.refresh_interval)
+                    .clamp(MIN_REFRESH, self.refresh_interval);
+                if let Some(e) = entry {
+                    e.failures = 0;
+                    e.next = Some(now + wait);
+                }
+            }
+            // Keep the last known endpoints: stale beats none.
+            Err(err) => {
+                tracing::warn!(target = t.key(), "DNS resolution failed: {err}");
+                if let Some(e) = entry {
+                    e.failures = e.failures.saturating_add(1);
+                    let backoff = MIN_REFRESH.saturating_mul(1 << (e.failures - 1).min(16));
+                    e.next = Some(now + backoff.min(self.refresh_interval));
                 }
             }
         }
     }
 
-    /// Runs [`Self::refresh`] forever on the current runtime.
+    /// Re-resolves every live DNS target now and forgets dropped ones.
+    pub async fn refresh(&self) {
+        let live = self.live(|_| true).0;
+        self.resolve(&live).await;
+    }
+
+    /// Live targets whose entry passes `due`, and the earliest deadline among the others.
+    /// Forgets entries whose target is gone.
+    fn live(&self, due: impl Fn(&Entry) -> bool) -> (Vec<Arc<Target>>, Option<Instant>) {
+        let mut targets = self.entries();
+        targets.retain(|_, e| e.target.strong_count() > 0);
+        let mut ready = Vec::new();
+        let mut earliest: Option<Instant> = None;
+        for e in targets.values() {
+            let Some(t) = e.target.upgrade() else {
+                continue;
+            };
+            if !matches!(t.spec(), TargetSpec::Dns { .. }) {
+                continue;
+            }
+            if due(e) {
+                ready.push(t);
+            } else if let Some(next) = e.next {
+                earliest = Some(earliest.map_or(next, |x| x.min(next)));
+            }
+        }
+        (ready, earliest)
+    }
+
+    /// Re-resolves, forever on the current runtime, each DNS target when its deadline
+    /// passes (all due targets at once); stops when the registry is dropped.
     pub fn spawn_refresh(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let weak = Arc::downgrade(self);
-        let every = self.refresh_interval;
+        let wake = self.wake.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            tick.tick().await;
             loop {
-                tick.tick().await;
-                let Some(this) = weak.upgrade() else { break };
-                this.refresh().await;
+                let wait = {
+                    let Some(this) = weak.upgrade() else { break };
+                    let now = Instant::now();
+                    let (due, earliest) = this.live(|e| e.next.is_some_and(|n| n <= now));
+                    if !due.is_empty() {
+                        this.resolve(&due).await;
+                        continue;
+                    }
+                    earliest.map_or(this.refresh_interval, |n| {
+                        n.saturating_duration_since(now).min(this.refresh_interval)
+                    })
+                };
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = wake.notified() => {}
+                }
             }
         })
     }
@@ -131,32 +243,51 @@ fn target_key(spec: &TargetSpec, options: &TargetOptions) -> String {
     key
 }
 
-/// Resolves every name on `port`; the union of the answers, sorted. Fails only if every
-/// name fails.
-async fn lookup(names: &[String], port: u16) -> Result<Vec<Endpoint>, String> {
-    let mut found = BTreeSet::new();
-    let mut errors = Vec::new();
-    for name in names {
-        let res = tokio::time::timeout(
-            LOOKUP_TIMEOUT,
-            tokio::net::lookup_host((name.as_str(), port)),
-        )
-        .await;
-        match res {
-            Ok(Ok(addrs)) => found.extend(addrs.map(|addr| Endpoint { addr })),
-            Ok(Err(e)) => errors.push(format!("{name}: {e}")),
-            Err(_) => errors.push(format!("{name}: timed out after {LOOKUP_TIMEOUT:?}")),
-        }
-    }
-    if found.is_empty() && !errors.is_empty() {
-        return Err(errors.join("; "));
-    }
-    Ok(found.into_iter().collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The time `target` is scheduled for, relative to `before`.
+    fn scheduled(d: &Discovery, target: &Target, before: Instant) -> Duration {
+        d.entries()[target.key()]
+            .next
+            .expect("scheduled")
+            .duration_since(before)
+    }
+
+    #[test]
+    fn next_lookup_follows_ttl_within_bounds_and_backs_off() {
+        let d = Discovery::new(Duration::from_secs(10));
+        let spec = TargetSpec::Dns {
+            names: vec!["x.test".into()],
+            port: 80,
+        };
+        let (t, _) = d.target(spec, TargetOptions::default());
+        let answer = |ttl: Option<u64>| {
+            Ok(Resolved {
+                endpoints: Vec::new(),
+                ttl: ttl.map(Duration::from_millis),
+            })
+        };
+        let check = |res: Result<Resolved, String>, lo: u64, hi: u64| {
+            let before = Instant::now();
+            d.record(&t, res);
+            let after = before.elapsed();
+            let got = scheduled(&d, &t, before);
+            assert!(
+                got >= Duration::from_millis(lo) && got <= Duration::from_millis(hi) + after,
+                "scheduled in {got:?}, want {lo}..={hi} ms"
+            );
+        };
+        check(answer(Some(3_000)), 3_000, 3_000);
+        check(answer(Some(10)), 1_000, 1_000);
+        check(answer(Some(3_600_000)), 10_000, 10_000);
+        check(answer(None), 10_000, 10_000);
+        for want in [1_000, 2_000, 4_000, 8_000, 10_000, 10_000] {
+            check(Err("down".into()), want, want);
+        }
+        check(answer(Some(2_000)), 2_000, 2_000);
+    }
 
     #[tokio::test]
     async fn shares_targets_and_resolves_dns() {
@@ -177,6 +308,6 @@ mod tests {
         drop(ep);
         drop((a, b));
         d.refresh().await;
-        assert!(d.targets.lock().unwrap().is_empty());
+        assert!(d.entries().is_empty());
     }
 }

@@ -6,6 +6,7 @@
 //! To add a policy: a file here with its compiled form, a field in [`RoutePolicy`], and a
 //! call in the phase of `proxy.rs` that needs it.
 
+pub mod accept_encoding;
 pub mod access;
 pub mod cors;
 pub mod header_ops;

@@ -171,16 +171,12 @@ impl ProxyHttp for GatewayProxy {
     async fn early_request_filter(&self, session: &mut Session, ctx: &mut Self::CTX) -> Result<()> {
         let table = self.table.load_full();
         let accepts_gzip = || {
-            session
-                .req_header()
-                .headers
-                .get_all(http::header::ACCEPT_ENCODING)
-                .iter()
-                .any(|v| {
-                    v.as_bytes()
-                        .windows(4)
-                        .any(|w| w.eq_ignore_ascii_case(b"gzip"))
-                })
+            crate::policy::accept_encoding::accepts_gzip(
+                session
+                    .req_header()
+                    .headers
+                    .get_all(http::header::ACCEPT_ENCODING),
+            )
         };
         if let Some(gzip) = table.global().gzip.as_ref().filter(|_| accepts_gzip()) {
             // Enabled before the compression module reads Accept-Encoding (only for clients

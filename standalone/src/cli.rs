@@ -66,6 +66,10 @@ pub struct ServeArgs {
     /// Poll period for `--watch poll|auto`: `1s`, `500ms`, or seconds.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub poll_interval: Duration,
+    /// DNS server (`ip:port`) for `.dns` registries instead of the system configuration,
+    /// e.g. a local resolver on an air-gapped host.
+    #[arg(long, env = "GANTRY_DNS_SERVER")]
+    pub dns_server: Option<std::net::SocketAddr>,
 }
 
 /// Listener flags; 0 turns a listener off.

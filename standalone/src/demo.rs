@@ -48,6 +48,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         WatchOptions::default(),
         Some("higress".into()),
         &listen,
+        None,
     )?;
     let echo_listener = control
         .runtime

@@ -16,7 +16,7 @@ use crate::cli::{ListenArgs, ServeArgs};
 use crate::config_url::{self, ConfigLocation};
 use crate::listen;
 
-/// How often DNS-backed upstreams are re-resolved.
+/// The longest time between two lookups of a DNS-backed upstream (shorter TTLs win).
 const DNS_REFRESH: Duration = Duration::from_secs(10);
 
 /// A started control plane.
@@ -37,7 +37,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         mode: args.watch,
         poll_interval: args.poll_interval,
     };
-    let control = start_control_plane(&location, watch, args.config.class_filter(), &args.listen)?;
+    let control = start_control_plane(
+        &location,
+        watch,
+        args.config.class_filter(),
+        &args.listen,
+        args.dns_server,
+    )?;
     run_proxy(&args.listen, &control)
 }
 
@@ -54,6 +60,7 @@ pub fn start_control_plane(
     watch: WatchOptions,
     ingress_class: Option<String>,
     listen: &ListenArgs,
+    dns_server: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<ControlPlane> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -63,7 +70,7 @@ pub fn start_control_plane(
         .context("cannot start the control-plane runtime")?;
     let (gateway, store) = runtime.block_on(async {
         let store = open_store(location, watch)?;
-        let discovery = Discovery::new(DNS_REFRESH);
+        let discovery = Discovery::with_dns_server(DNS_REFRESH, dns_server);
         let gateway = Arc::new(Gateway::new(
             CompileOptions { ingress_class },
             discovery.clone(),

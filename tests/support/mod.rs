@@ -6,6 +6,7 @@ pub mod backend;
 pub mod backends;
 pub mod client;
 pub mod config;
+pub mod dns;
 pub mod echo;
 pub mod eventually;
 pub mod gantry;

@@ -1,5 +1,6 @@
-//! Canary merging: header and cookie canaries become routes with one more condition;
-//! weight canaries join the base route's destinations (Higress `normalizeWeightedCluster`).
+//! Canary merging: header and cookie canaries become variants of their base route, tried
+//! immediately before it; weight canaries join the base route's destinations (Higress
+//! `normalizeWeightedCluster`).
 
 use config_store::annotations::Canary;
 use regex::Regex;
@@ -32,6 +33,27 @@ pub(super) fn condition(canary: &Canary, base: Option<&Conditions>) -> Condition
     };
     c.headers.push(header);
     c
+}
+
+/// Where a route sorts within its host: its own precedence key (a variant takes its base
+/// route's), then the base route's index, then `0` for a canary variant and `1` for the base
+/// itself, so every variant sits directly in front of its base.
+pub(super) type Position<K> = (K, usize, u8);
+
+/// The [`Position`] of route `id`; `variant_of` names the base of a header or cookie canary.
+///
+/// Higress inserts such a canary just before its base and keeps it there with a stable sort,
+/// so a canary whose condition replaces base header conditions (and so has no more of them
+/// than the base) still wins over the base for requests carrying the canary header.
+pub(super) fn position<K>(
+    id: usize,
+    variant_of: Option<usize>,
+    key_of: impl Fn(usize) -> K,
+) -> Position<K> {
+    match variant_of {
+        Some(base) => (key_of(base), base, 0),
+        None => (key_of(id), id, 1),
+    }
 }
 
 /// Adds weighted canary destinations: each canary gets `weight * 100 / total` percent, the

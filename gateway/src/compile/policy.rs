@@ -11,7 +11,7 @@ use super::Compiler;
 use crate::policy::access::SourceRangePolicy;
 use crate::policy::cors::CorsPolicy;
 use crate::policy::mirror::MirrorPolicy;
-use crate::policy::rate_limit::TokenBucket;
+use crate::policy::rate_limit::BucketKey;
 use crate::policy::redirect::RedirectTo;
 use crate::policy::retry::RetryPolicy;
 use crate::policy::rewrite::{PathRewrite, RewritePolicy};
@@ -28,14 +28,24 @@ pub(super) fn redirect_action(entry: &IngressEntry<'_>) -> Option<RedirectTo> {
 }
 
 impl Compiler<'_> {
-    /// Compiles the Ingress's route policies for one route path.
-    pub(super) fn policy(&mut self, entry: &IngressEntry<'_>, path: &PathMatch) -> RoutePolicy {
+    /// Compiles the Ingress's route policies for one route path on `host`. A rate limit
+    /// reuses the bucket earlier tables had for the same Ingress, host, path and limit.
+    pub(super) fn policy(
+        &mut self,
+        entry: &IngressEntry<'_>,
+        host: &str,
+        path: &PathMatch,
+    ) -> RoutePolicy {
         let a = entry.annotations;
+        let route_path = format!("{} {}", path.kind(), path.display_path());
         let mut p = RoutePolicy {
             https_redirect: matches!(a.redirect, Some(Redirect::Https)),
             timeout: a.timeout.map(|t| t.0),
             retry: a.retry.as_ref().map(RetryPolicy::new),
-            rate_limit: a.rate_limit.as_ref().map(|r| Arc::new(TokenBucket::new(r))),
+            rate_limit: a.rate_limit.as_ref().map(|r| {
+                let key = BucketKey::new(&entry.ingress.metadata.name, host, &route_path, r);
+                self.discovery.rate_limits().bucket(key, r)
+            }),
             access: a
                 .source_range
                 .as_ref()

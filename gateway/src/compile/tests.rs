@@ -363,3 +363,134 @@ fn destinations_whose_registry_vanished_warn_and_weights_carry_over() {
         c.diagnostics[0]
     );
 }
+
+/// An Ingress `x.com` Prefix `/` to `dest` with extra `annotations` (YAML lines).
+fn annotated(ts: &str, dest: &str, annotations: &[(&str, &str)]) -> String {
+    let mut s = format!(
+        "kind: Ingress\nmetadata:\n  creationTimestamp: '{ts}'\n  annotations:\n    higress.io/destination: {dest}\n"
+    );
+    for (k, v) in annotations {
+        s += &format!("    {k}: '{v}'\n");
+    }
+    s + "spec:\n  rules:\n  - host: x.com\n    http:\n      paths:\n      - {path: /, pathType: Prefix, backend: {resource: {apiGroup: networking.higress.io, kind: McpBridge, name: default}}}\n"
+}
+
+/// The Ingress whose route serves `GET /` on `x.com` with `headers`.
+fn served_with(c: &Compiled, headers: &[(&str, &str)]) -> Option<String> {
+    let mut req = pingora::http::RequestHeader::build("GET", b"/", None).unwrap();
+    for (k, v) in headers {
+        req.insert_header(k.to_string(), v.to_string()).unwrap();
+    }
+    c.table
+        .find_id("x.com", &req)
+        .map(|id| c.table.route(id).ingress.clone())
+}
+
+#[test]
+fn header_canary_with_the_base_condition_is_tried_before_its_base() {
+    const TENANT: (&str, &str) = ("higress.io/exact-match-header-x-tenant", "acme");
+    let c = compiled(&[
+        ("mcpbridges/default.yaml", BRIDGE),
+        (
+            "ingresses/base.yaml",
+            &annotated("2020-01-01T00:00:00Z", "b.static", &[TENANT]),
+        ),
+        (
+            "ingresses/canary.yaml",
+            &annotated(
+                "2021-01-01T00:00:00Z",
+                "a.static",
+                &[
+                    TENANT,
+                    ("higress.io/canary", "true"),
+                    ("higress.io/canary-by-header", "x-preview"),
+                    ("higress.io/canary-by-header-value", "yes"),
+                ],
+            ),
+        ),
+        (
+            "ingresses/other.yaml",
+            &annotated("2019-01-01T00:00:00Z", "c.static", &[]),
+        ),
+    ]);
+    let both = [("x-tenant", "acme"), ("x-preview", "yes")];
+    assert_eq!(served_with(&c, &both).as_deref(), Some("canary"));
+    assert_eq!(
+        served_with(&c, &[("x-tenant", "acme")]).as_deref(),
+        Some("base")
+    );
+    assert_eq!(
+        served_with(&c, &[("x-tenant", "acme"), ("x-preview", "no")]).as_deref(),
+        Some("base")
+    );
+    // As in Higress, the canary's condition replaces the base's header conditions.
+    assert_eq!(
+        served_with(&c, &[("x-preview", "yes")]).as_deref(),
+        Some("canary")
+    );
+    assert_eq!(served_with(&c, &[]).as_deref(), Some("other"));
+    let order: Vec<String> = c
+        .table
+        .describe()
+        .iter()
+        .map(|r| r.ingress.clone())
+        .collect();
+    assert_eq!(order, ["canary", "base", "other"]);
+}
+
+/// The rate-limit bucket of the route serving `GET /` on `host`.
+fn bucket(c: &Compiled, host: &str) -> Arc<crate::policy::rate_limit::TokenBucket> {
+    c.table
+        .find(host, "/")
+        .and_then(|r| r.policy.rate_limit.clone())
+        .expect("a rate-limited route")
+}
+
+#[test]
+fn rate_limit_buckets_survive_unrelated_edits() {
+    let limited = |host: &str, rpm: &str| {
+        format!("kind: Ingress\nmetadata:\n  annotations:\n    higress.io/destination: a.static\n    higress.io/route-limit-rpm: '{rpm}'\nspec:\n  rules:\n  - host: {host}\n    http:\n      paths:\n      - {{path: /, pathType: Prefix, backend: {{resource: {{apiGroup: networking.higress.io, kind: McpBridge, name: default}}}}}}\n")
+    };
+    let discovery = Discovery::new(Duration::from_secs(60));
+    let build =
+        |files: &[(&str, &str)]| compile(&snapshot(files), &discovery, &CompileOptions::default());
+    let first = build(&[
+        ("mcpbridges/default.yaml", BRIDGE),
+        ("ingresses/kept.yaml", &limited("kept.com", "5")),
+        ("ingresses/changed.yaml", &limited("changed.com", "5")),
+    ]);
+    let second = build(&[
+        ("mcpbridges/default.yaml", BRIDGE),
+        ("ingresses/kept.yaml", &limited("kept.com", "5")),
+        ("ingresses/changed.yaml", &limited("changed.com", "6")),
+        (
+            "ingresses/new.yaml",
+            &ingress(
+                "2020-01-01T00:00:00Z",
+                Some("new.com"),
+                &[("Prefix", "/", "b.static")],
+            ),
+        ),
+    ]);
+    assert!(Arc::ptr_eq(
+        &bucket(&first, "kept.com"),
+        &bucket(&second, "kept.com")
+    ));
+    assert!(!Arc::ptr_eq(
+        &bucket(&first, "changed.com"),
+        &bucket(&second, "changed.com")
+    ));
+    // Another registry (another process) starts afresh.
+    let other = compile(
+        &snapshot(&[
+            ("mcpbridges/default.yaml", BRIDGE),
+            ("ingresses/kept.yaml", &limited("kept.com", "5")),
+        ]),
+        &Discovery::new(Duration::from_secs(60)),
+        &CompileOptions::default(),
+    );
+    assert!(!Arc::ptr_eq(
+        &bucket(&first, "kept.com"),
+        &bucket(&other, "kept.com")
+    ));
+}

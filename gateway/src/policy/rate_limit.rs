@@ -1,7 +1,11 @@
 //! Local rate limit: a lock-free token bucket per route, full at start, refilled with
-//! `tokens_per_fill` every `fill_interval` (Envoy's local rate limit).
+//! `tokens_per_fill` every `fill_interval` (Envoy's local rate limit), and the registry that
+//! hands the same bucket to every table compiled for an unchanged route, so a reload does not
+//! refill it.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use config_store::annotations::RateLimit;
@@ -58,9 +62,118 @@ impl TokenBucket {
     }
 }
 
+/// The stable identity of a route's bucket: the Ingress, the route's host and path, and the
+/// limit itself (a changed limit gets a fresh bucket).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BucketKey {
+    ingress: String,
+    host: String,
+    path: String,
+    limit: (u32, Duration, u32),
+}
+
+/// Buckets shared across route tables by [`BucketKey`]. Entries are weak: a bucket lives as
+/// long as a table (or a request) holds it, and dead entries are swept as new ones arrive.
+#[derive(Debug, Default)]
+pub struct RateLimits {
+    inner: Mutex<Buckets>,
+}
+
+#[derive(Debug, Default)]
+struct Buckets {
+    map: HashMap<BucketKey, Weak<TokenBucket>>,
+    /// Sweep dead entries when the map reaches this size.
+    sweep_at: usize,
+}
+
+// === impl BucketKey ===
+
+impl BucketKey {
+    /// The key of `limit` on the route `host` + `path` (any stable rendering) of `ingress`.
+    pub fn new(ingress: &str, host: &str, path: &str, limit: &RateLimit) -> Self {
+        Self {
+            ingress: ingress.to_owned(),
+            host: host.to_owned(),
+            path: path.to_owned(),
+            limit: (limit.tokens_per_fill, limit.fill_interval, limit.max_tokens),
+        }
+    }
+}
+
+// === impl RateLimits ===
+
+impl RateLimits {
+    /// The live bucket for `key`, or a new full one for `limit`.
+    pub fn bucket(&self, key: BucketKey, limit: &RateLimit) -> Arc<TokenBucket> {
+        let mut inner = match self.inner.lock() {
+            Ok(i) => i,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(live) = inner.map.get(&key).and_then(Weak::upgrade) {
+            return live;
+        }
+        if inner.map.len() >= inner.sweep_at {
+            inner.map.retain(|_, w| w.strong_count() > 0);
+            inner.sweep_at = (inner.map.len() * 2).max(64);
+        }
+        let bucket = Arc::new(TokenBucket::new(limit));
+        inner.map.insert(key, Arc::downgrade(&bucket));
+        bucket
+    }
+
+    /// Number of entries, live or not yet swept (for tests).
+    pub fn len(&self) -> usize {
+        match self.inner.lock() {
+            Ok(i) => i.map.len(),
+            Err(p) => p.into_inner().map.len(),
+        }
+    }
+
+    /// True when there is no entry.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn limit(max: u32) -> RateLimit {
+        RateLimit {
+            tokens_per_fill: max,
+            fill_interval: Duration::from_secs(60),
+            max_tokens: max,
+        }
+    }
+
+    #[test]
+    fn registry_keeps_live_buckets_and_sweeps_dead_ones() {
+        let limits = RateLimits::default();
+        let key = |max| BucketKey::new("ing", "a.com", "prefix /", &limit(max));
+        let a = limits.bucket(key(2), &limit(2));
+        assert!(a.try_acquire() && a.try_acquire() && !a.try_acquire());
+        let again = limits.bucket(key(2), &limit(2));
+        assert!(Arc::ptr_eq(&a, &again), "same key, live bucket: shared");
+        assert!(!again.try_acquire(), "still empty");
+        let changed = limits.bucket(key(3), &limit(3));
+        assert!(changed.try_acquire(), "a changed limit gets a fresh bucket");
+        drop((a, again));
+        let fresh = limits.bucket(key(2), &limit(2));
+        assert!(fresh.try_acquire(), "nobody held it: a new bucket");
+        drop((fresh, changed));
+        for i in 0..200 {
+            drop(limits.bucket(
+                BucketKey::new("ing", &format!("h{i}"), "/", &limit(1)),
+                &limit(1),
+            ));
+        }
+        assert!(
+            limits.len() < 200,
+            "dead entries are swept: {}",
+            limits.len()
+        );
+    }
 
     #[test]
     fn burst_then_refill() {

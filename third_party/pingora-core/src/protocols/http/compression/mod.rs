@@ -256,7 +256,8 @@ impl ResponseCompressionCtx {
             CtxInner::HeaderPhase {
                 accept_encoding, ..
             } => parse_accept_encoding(
-                req.headers.get(http::header::ACCEPT_ENCODING),
+                // Gantry patch: every Accept-Encoding line, not only the first
+                req.headers.get_all(http::header::ACCEPT_ENCODING).iter(),
                 accept_encoding,
             ),
             CtxInner::BodyPhase(_) => panic!("Wrong phase: BodyPhase"),
@@ -288,13 +289,14 @@ impl ResponseCompressionCtx {
             CtxInner::HeaderPhase {
                 decompress_enable,
                 accept_encoding,
+                encoding_levels,
                 ..
             } => {
                 // an informational response is not the final one, the filter defers the decision
                 if resp.status.is_informational() {
                     return false;
                 }
-                match decide_action(resp, accept_encoding) {
+                match decide_action_for_levels(resp, accept_encoding, encoding_levels) {
                     Action::Decompress(algorithm) => {
                         // mirrors `algorithm.decompressor(decompress_enable[idx]).is_some()`
                         // in the response header filter, without building the decompressor
@@ -346,7 +348,7 @@ impl ResponseCompressionCtx {
                     add_vary_header(resp, &http::header::ACCEPT_ENCODING);
                 }
 
-                let action = decide_action(resp, accept_encoding);
+                let action = decide_action_for_levels(resp, accept_encoding, levels);
                 debug!("compression action: {action:?}");
                 let (encoder, preserve_etag) = match action {
                     Action::Noop => (None, false),
@@ -579,38 +581,75 @@ enum Action {
     Decompress(Algorithm),
 }
 
-// parse Accept-Encoding header and put it to the list
-fn parse_accept_encoding(accept_encoding: Option<&http::HeaderValue>, list: &mut Vec<Algorithm>) {
+// Gantry patch: honour q-values and `*` (RFC 9110 §12.5.3), read every Accept-Encoding line,
+// and tolerate optional whitespace; the structured-field parser used before ignored `*` and
+// q-values (so `gzip;q=0` was compressed) and rejected valid headers such as `gzip ;q=0.5`.
+//
+// parse Accept-Encoding header and put it to the list: the acceptable codings in the client's
+// order of preference (highest q first, header order among equals). A coding with q=0 is left
+// out; `*` stands for every coding this module implements that the header does not name.
+fn parse_accept_encoding<'a>(
+    accept_encoding: impl Iterator<Item = &'a http::HeaderValue>,
+    list: &mut Vec<Algorithm>,
+) {
     // https://www.rfc-editor.org/rfc/rfc9110#name-accept-encoding
-    if let Some(ac) = accept_encoding {
-        // fast path
-        if ac.as_bytes() == b"gzip" {
-            list.push(Algorithm::Gzip);
-            return;
-        }
-        // properly parse AC header
-        match sfv::Parser::parse_list(ac.as_bytes()) {
-            Ok(parsed) => {
-                for item in parsed {
-                    if let sfv::ListEntry::Item(i) = item {
-                        if let Some(s) = i.bare_item.as_token() {
-                            // TODO: support q value
-                            let algorithm = Algorithm::from(s);
-                            // ignore algorithms that we don't understand ignore
-                            if algorithm != Algorithm::Other {
-                                list.push(Algorithm::from(s));
-                            }
-                        }
+    // "If no Accept-Encoding header, any content coding is acceptable": keep the list empty
+    const WILDCARD: [Algorithm; 3] = [Algorithm::Gzip, Algorithm::Brotli, Algorithm::Zstd];
+    let mut weighted: Vec<(Algorithm, f32)> = Vec::new();
+    let mut named = [false; Algorithm::COUNT];
+    let mut wildcard: Option<f32> = None;
+    for value in accept_encoding {
+        let Ok(value) = std::str::from_utf8(value.as_bytes()) else {
+            warn!("Failed to parse accept-encoding {value:?}: not UTF-8");
+            continue;
+        };
+        for element in value.split(',') {
+            let mut parts = element.split(';');
+            let coding = parts.next().unwrap_or_default().trim();
+            if coding.is_empty() {
+                continue;
+            }
+            let mut q = Some(1.0f32);
+            for param in parts {
+                if let Some((name, v)) = param.split_once('=') {
+                    if name.trim().eq_ignore_ascii_case("q") {
+                        q = v
+                            .trim()
+                            .parse::<f32>()
+                            .ok()
+                            .filter(|q| (0.0..=1.0).contains(q));
                     }
                 }
             }
-            Err(e) => {
-                warn!("Failed to parse accept-encoding {ac:?}, {e}")
+            // an unparsable weight makes the element unusable, skip it
+            let Some(q) = q else { continue };
+            if coding == "*" {
+                wildcard = Some(wildcard.map_or(q, |w| w.max(q)));
+                continue;
+            }
+            let algorithm = Algorithm::from(coding);
+            // ignore algorithms that we don't understand
+            if algorithm == Algorithm::Other || algorithm == Algorithm::Any {
+                continue;
+            }
+            named[algorithm.index()] = true;
+            weighted.push((algorithm, q));
+        }
+    }
+    if let Some(q) = wildcard {
+        for algorithm in WILDCARD {
+            if !named[algorithm.index()] {
+                weighted.push((algorithm, q));
             }
         }
-    } else {
-        // "If no Accept-Encoding header, any content coding is acceptable"
-        // keep the list empty
+    }
+    // stable: equal weights keep the header order
+    weighted.sort_by(|a, b| b.1.total_cmp(&a.1));
+    for (algorithm, q) in weighted {
+        // "q=0" means "not acceptable"
+        if q > 0.0 && !list.contains(&algorithm) {
+            list.push(algorithm);
+        }
     }
 }
 
@@ -619,7 +658,7 @@ fn test_accept_encoding_req_header() {
     let mut header = RequestHeader::build("GET", b"/", None).unwrap();
     let mut ac_list = Vec::new();
     parse_accept_encoding(
-        header.headers.get(http::header::ACCEPT_ENCODING),
+        header.headers.get_all(http::header::ACCEPT_ENCODING).iter(),
         &mut ac_list,
     );
     assert!(ac_list.is_empty());
@@ -627,7 +666,7 @@ fn test_accept_encoding_req_header() {
     let mut ac_list = Vec::new();
     header.insert_header("accept-encoding", "gzip").unwrap();
     parse_accept_encoding(
-        header.headers.get(http::header::ACCEPT_ENCODING),
+        header.headers.get_all(http::header::ACCEPT_ENCODING).iter(),
         &mut ac_list,
     );
     assert_eq!(ac_list[0], Algorithm::Gzip);
@@ -637,11 +676,38 @@ fn test_accept_encoding_req_header() {
         .insert_header("accept-encoding", "what, br, gzip")
         .unwrap();
     parse_accept_encoding(
-        header.headers.get(http::header::ACCEPT_ENCODING),
+        header.headers.get_all(http::header::ACCEPT_ENCODING).iter(),
         &mut ac_list,
     );
     assert_eq!(ac_list[0], Algorithm::Brotli);
     assert_eq!(ac_list[1], Algorithm::Gzip);
+}
+
+// Gantry patch: tests for q-values, `*` and several header lines
+#[test]
+fn test_accept_encoding_q_values_and_wildcard() {
+    use Algorithm::*;
+    let parse = |values: &[&str]| {
+        let mut header = RequestHeader::build("GET", b"/", None).unwrap();
+        for v in values {
+            header.append_header("accept-encoding", *v).unwrap();
+        }
+        let mut list = Vec::new();
+        parse_accept_encoding(
+            header.headers.get_all(http::header::ACCEPT_ENCODING).iter(),
+            &mut list,
+        );
+        list
+    };
+    assert_eq!(parse(&["*"]), [Gzip, Brotli, Zstd]);
+    assert_eq!(parse(&["gzip;q=0, *"]), [Brotli, Zstd]);
+    assert_eq!(parse(&["gzip;q=0"]), []);
+    assert_eq!(parse(&["*;q=0"]), []);
+    assert_eq!(parse(&["br;q=0.5, gzip"]), [Gzip, Brotli]);
+    assert_eq!(parse(&["gzip;q=0.1, *"]), [Brotli, Zstd, Gzip]);
+    assert_eq!(parse(&["gzip ; Q=0.5 , br"]), [Brotli, Gzip]);
+    assert_eq!(parse(&["gzip;q=2, br;q=x, zstd"]), [Zstd]);
+    assert_eq!(parse(&["identity", "br", "gzip"]), [Brotli, Gzip]);
 }
 
 // test whether the response depends on Accept-Encoding header
@@ -686,7 +752,18 @@ fn test_decide_on_accept_encoding() {
 }
 
 // filter response header to see if (de)compression is needed
+#[cfg(test)]
 fn decide_action(resp: &ResponseHeader, accept_encoding: &[Algorithm]) -> Action {
+    decide_action_for_levels(resp, accept_encoding, &[1; Algorithm::COUNT])
+}
+
+// Gantry patch: compress with the client's most preferred algorithm that is enabled (level not
+// 0) instead of the first one listed, so `br, gzip` is gzip-compressed when only gzip is on.
+fn decide_action_for_levels(
+    resp: &ResponseHeader,
+    accept_encoding: &[Algorithm],
+    levels: &[u32; Algorithm::COUNT],
+) -> Action {
     use http::header::CONTENT_ENCODING;
 
     let content_encoding = if let Some(ce) = resp.headers.get(CONTENT_ENCODING) {
@@ -714,16 +791,37 @@ fn decide_action(resp: &ResponseHeader, accept_encoding: &[Algorithm]) -> Action
             // TODO: we could also transcode it to a preferred encoding, e.g. br->gzip
             Action::Decompress(ce)
         }
-    } else if accept_encoding.is_empty() // both CE and AE are empty
-        || !compressible(resp) // the type is not compressible
-        || accept_encoding[0] == Algorithm::Any
-    {
+    } else if !compressible(resp) {
+        // the type is not compressible
         Action::Noop
+    } else if let Some(algorithm) = accept_encoding
+        .iter()
+        .find(|a| **a != Algorithm::Any && levels[a.index()] != 0)
+    {
+        // compress with the most preferred enabled AC
+        Action::Compress(*algorithm)
     } else {
-        // try to compress with the first AC
-        // TODO: support to configure preferred encoding
-        Action::Compress(accept_encoding[0])
+        // AE is empty or names nothing enabled
+        Action::Noop
     }
+}
+
+// Gantry patch: the most preferred enabled algorithm is used
+#[test]
+fn test_decide_action_skips_disabled_algorithms() {
+    use Action::*;
+    use Algorithm::*;
+    let mut header = ResponseHeader::build(200, None).unwrap();
+    header.insert_header("content-length", "20").unwrap();
+    header.insert_header("content-type", "text/html").unwrap();
+    let mut gzip_only = [0; Algorithm::COUNT];
+    gzip_only[Gzip.index()] = 6;
+    assert_eq!(
+        decide_action_for_levels(&header, &[Brotli, Gzip], &gzip_only),
+        Compress(Gzip)
+    );
+    assert_eq!(decide_action_for_levels(&header, &[Brotli], &gzip_only), Noop);
+    assert_eq!(decide_action_for_levels(&header, &[], &gzip_only), Noop);
 }
 
 #[test]
