@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use gantry_tests::backend::{read_request_head, Background};
 use gantry_tests::echo::Recorded;
 use gantry_tests::http1::Http1;
+use gantry_tests::load::{assert_posts_seen_once, KeepAliveLoad};
 use gantry_tests::tls::{ingress_with_tls, secret_file, TestCert, TlsClient};
 use gantry_tests::{
     closed_port, eventually, Client, ConfigDir, EchoServer, Gantry, Ingress, Registry, Reply,
@@ -885,30 +886,23 @@ fn stable_ingress(weight_one: u8) -> (String, String) {
     )
 }
 
-/// Load on the stable host until `stop`: plain HTTP on pooled connections, or HTTPS on a
-/// new connection per request. Returns (answered, failures).
-fn churn_worker(
+/// HTTPS load on the stable host until `stop`, a new connection (and handshake) per
+/// request, each sent once. Returns (answered, failures).
+fn tls_churn_worker(
     gw: &Gantry,
-    tls: Option<TlsClient>,
+    tls: TlsClient,
     stop: Arc<AtomicBool>,
 ) -> tokio::task::JoinHandle<(u64, Vec<String>)> {
-    let client = Client::new(gw.http_port());
     let https_port = gw.https_port();
     tokio::spawn(async move {
         let (mut ok, mut failures) = (0u64, Vec::new());
         while !stop.load(Ordering::Relaxed) {
-            let result = match &tls {
-                None => client
+            let result = match tls.connect(https_port, STABLE).await {
+                Ok(stream) => Http1::new(stream)
                     .get(STABLE, "/load")
                     .await
-                    .map(|r| (r.status.as_u16(), r.echo_name().map(str::to_owned))),
-                Some(tls) => match tls.connect(https_port, STABLE).await {
-                    Ok(stream) => Http1::new(stream)
-                        .get(STABLE, "/load")
-                        .await
-                        .map(|r| (r.status, r.echo_name().map(str::to_owned))),
-                    Err(e) => Err(format!("handshake: {e}")),
-                },
+                    .map(|r| (r.status, r.echo_name().map(str::to_owned))),
+                Err(e) => Err(format!("handshake: {e}")),
             };
             match result {
                 Ok((200, Some(name))) if name == "one" || name == "two" => ok += 1,
@@ -957,12 +951,10 @@ async fn route_churn_and_certificate_rotation_lose_no_request() {
     };
     eventually(DEADLINE, || leaf_is(0)).await;
 
+    // Plain HTTP on kept-alive connections that never retry, and HTTPS handshakes.
+    let load = KeepAliveLoad::start(gw.http_port(), STABLE, 2, &["one", "two"]);
     let stop = Arc::new(AtomicBool::new(false));
-    let workers = vec![
-        churn_worker(&gw, None, stop.clone()),
-        churn_worker(&gw, None, stop.clone()),
-        churn_worker(&gw, Some(tls.clone()), stop.clone()),
-    ];
+    let tls_worker = tls_churn_worker(&gw, tls.clone(), stop.clone());
     let extra = Ingress::host_route("extra", EXTRA, "three.static");
     let client = gw.client();
     for i in 0..EDITS {
@@ -990,19 +982,30 @@ async fn route_churn_and_certificate_rotation_lose_no_request() {
         }
     }
     stop.store(true, Ordering::Relaxed);
-    let (mut served, mut failures) = (0, Vec::new());
-    for worker in workers {
-        let (ok, failed) = worker.await.unwrap();
-        served += ok;
-        failures.extend(failed);
-    }
+    let report = load.stop().await;
+    let (handshakes, failures) = tls_worker.await.unwrap();
+    eprintln!(
+        "{EDITS} edits: {} plain requests ({} POSTs) on {} connections, closes {} announced / \
+         {} unannounced; {handshakes} HTTPS requests",
+        report.answered,
+        report.posts.len(),
+        report.connections,
+        report.announced_closes,
+        report.unannounced_closes
+    );
+    let what = format!("{EDITS} route/weight/certificate edits");
+    report.assert_lossless(&what, 100);
+    assert_posts_seen_once(&report.posts, &[&one, &two]);
     assert!(
         failures.is_empty(),
-        "{} of {} requests failed during {EDITS} route/weight/certificate edits: {:?}",
+        "{what}: {} of {} HTTPS requests failed: {:?}",
         failures.len(),
-        served + failures.len() as u64,
+        handshakes + failures.len() as u64,
         &failures[..failures.len().min(5)]
     );
-    assert!(served > 100, "only {served} requests were sent under load");
+    assert!(
+        handshakes > 10,
+        "only {handshakes} HTTPS requests were sent"
+    );
     assert!(one.hits() > 0 && two.hits() > 0);
 }
