@@ -10,7 +10,7 @@ use gantry_tests::backends::Backends;
 use gantry_tests::echo::Recorded;
 use gantry_tests::{
     closed_port, eventually, try_eventually, validate, Client, ConfigDir, EchoServer, Gantry,
-    Ingress, Path, Registry, Reply, DEADLINE,
+    HeldPort, Ingress, Path, Registry, Reply, DEADLINE,
 };
 use reqwest::Method;
 use tokio::task::JoinSet;
@@ -945,36 +945,62 @@ async fn retries_follow_proxy_next_upstream() {
     );
 }
 
+/// Connect failures are retried on another endpoint with `proxy-next-upstream-tries` and,
+/// without any retry annotation, by default (Istio's default). Each leg has its own target
+/// (its own live backend between two refusing ports), so neither leg's refusing endpoints
+/// were ejected by the other's traffic: round robin sends the very first request of each leg
+/// to a refusing endpoint.
 #[tokio::test]
 async fn retries_move_past_a_closed_endpoint() {
     const RETRY: &str = "retry.closed.example.com";
     const DEFAULT: &str = "default.closed.example.com";
-    let live = EchoServer::start("live");
-    let registry = Registry::pool("half", &[closed_port(), live.addr(), closed_port()]);
-    let ingresses = [
-        Ingress::host_route("retry", RETRY, "half.static")
-            .annotation("higress.io/proxy-next-upstream-tries", "3"),
-        // No retry annotations: connect failures are still retried (Istio's default).
-        Ingress::host_route("default", DEFAULT, "half.static"),
+    const READY: &str = "ready.closed.example.com";
+    const REQUESTS: usize = 30;
+    let ready = EchoServer::start("ready");
+    let retry_live = EchoServer::start("retry-live");
+    let default_live = EchoServer::start("default-live");
+    let refusing: Vec<HeldPort> = (0..4).map(|_| HeldPort::new()).collect();
+    let registries = [
+        Registry::fixed("ready", ready.addr()),
+        Registry::pool(
+            "retrypool",
+            &[refusing[0].addr(), retry_live.addr(), refusing[1].addr()],
+        ),
+        Registry::pool(
+            "defaultpool",
+            &[refusing[2].addr(), default_live.addr(), refusing[3].addr()],
+        ),
     ];
-    let gw = start(&[registry], &ingresses).await;
+    let ingresses = [
+        Ingress::host_route("ready", READY, "ready.static"),
+        Ingress::host_route("retry", RETRY, "retrypool.static")
+            .annotation("higress.io/proxy-next-upstream-tries", "3"),
+        // No retry annotations: connect failures are still retried.
+        Ingress::host_route("default", DEFAULT, "defaultpool.static"),
+    ];
+    let gw = start(&registries, &ingresses).await;
     let client = gw.client();
-    client.eventually_backend(RETRY, "/get", "live").await;
+    // All three Ingresses load together; the pools see no request before their leg.
+    client.eventually_backend(READY, "/get", "ready").await;
 
-    for host in [RETRY, DEFAULT] {
+    for (host, live) in [(DEFAULT, &default_live), (RETRY, &retry_live)] {
         let mut failures = Vec::new();
-        for i in 0..30 {
+        for i in 0..REQUESTS {
             let reply = get(client, host, &format!("/get?i={i}")).await;
-            if reply.status.as_u16() != 200 || reply.echo_name() != Some("live") {
+            if reply.status.as_u16() != 200 || reply.echo_name() != Some(live.name()) {
                 failures.push(format!("request {i}: {}", reply.summary()));
             }
         }
         assert!(
             failures.is_empty(),
-            "{host}: {} of 30 requests did not reach the live endpoint:\n  {}",
+            "{host}: {} of {REQUESTS} requests did not reach the live endpoint:\n  {}",
             failures.len(),
             failures.join("\n  ")
         );
+        // Each request reached the live endpoint exactly once.
+        let seen: Vec<String> = live.requests().into_iter().map(|r| r.query).collect();
+        let want: Vec<String> = (0..REQUESTS).map(|i| format!("i={i}")).collect();
+        assert_eq!(seen, want, "{host}: requests the live endpoint saw");
     }
 }
 
