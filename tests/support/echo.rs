@@ -77,6 +77,8 @@ struct Control {
     hold_all: AtomicBool,
     /// Open (true) once the test released held requests.
     gate: watch::Sender<bool>,
+    /// Requests held right now whose connection is still open.
+    held: AtomicU64,
 }
 
 // === impl EchoServer ===
@@ -100,6 +102,7 @@ impl EchoServer {
             log: Mutex::new(Vec::new()),
             hold_all: AtomicBool::new(false),
             gate: watch::Sender::new(false),
+            held: AtomicU64::new(0),
         });
         let (tx, rx) = oneshot::channel();
         let state = Arc::new(State {
@@ -185,6 +188,12 @@ impl EchoServer {
     /// Answers every held request, and from now on holds none.
     pub fn release(&self) {
         self.control.gate.send_replace(true);
+    }
+
+    /// Requests held right now whose client (the gateway) has not closed the connection:
+    /// a held request the gateway gave up on stops counting when it hangs up.
+    pub fn held_now(&self) -> u64 {
+        self.control.held.load(Ordering::SeqCst)
     }
 
     /// Every request received so far, in arrival order.
@@ -336,7 +345,16 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, state: Arc<St
         state.hits.fetch_add(1, Ordering::SeqCst);
         let (fail, delay, hold) = state.control.admit(&req);
         if hold {
-            state.control.wait_for_release().await;
+            let held = &state.control.held;
+            held.fetch_add(1, Ordering::SeqCst);
+            let closed = tokio::select! {
+                () = state.control.wait_for_release() => false,
+                () = until_closed(&mut stream, &mut buf) => true,
+            };
+            held.fetch_sub(1, Ordering::SeqCst);
+            if closed {
+                return;
+            }
         }
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
@@ -465,6 +483,12 @@ async fn read_chunked(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Vec<u
         body.extend(buf.drain(..size));
         buf.drain(..2);
     }
+}
+
+/// Returns once the peer closes `stream` (or it fails); bytes read meanwhile (a pipelined
+/// request) are kept in `buf`.
+async fn until_closed(stream: &mut TcpStream, buf: &mut Vec<u8>) {
+    while matches!(read_more(stream, buf).await, Ok(n) if n > 0) {}
 }
 
 async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<usize, u16> {
