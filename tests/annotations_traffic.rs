@@ -515,6 +515,37 @@ async fn weighted_destination_with_three_backends() {
     }
 }
 
+/// Weights that do not sum to 100 split traffic in proportion (docs/compatibility.md,
+/// "Upstreams"): 10 + 30 and 30 + 90 both mean one request in four to the first backend.
+/// The bound 50..=150 of 400 holds even for independent random picks (binomial, mean 100,
+/// sd 8.7: 5.8 sd each way) and excludes an even split (200).
+#[tokio::test]
+async fn weights_not_summing_to_100_split_in_proportion() {
+    const UNDER: &str = "under.weighted.example.com";
+    const OVER: &str = "over.weighted.example.com";
+    const TOTAL: usize = 400;
+    let backends = Backends::start(&["u1", "u3", "o1", "o3"]);
+    let ingresses = [
+        Ingress::host_route("under", UNDER, "10% u1.static\n30% u3.static"),
+        Ingress::host_route("over", OVER, "30% o1.static\n90% o3.static"),
+    ];
+    let gw = start(&backends.registries(), &ingresses).await;
+    let client = gw.client();
+    for (host, small, large) in [(UNDER, "u1", "u3"), (OVER, "o1", "o3")] {
+        client.eventually_status(host, "/get", 200).await;
+        let counts = spread(client, host, TOTAL, 4).await;
+        let (got_small, got_large) = (
+            counts.get(small).copied().unwrap_or(0),
+            counts.get(large).copied().unwrap_or(0),
+        );
+        assert_eq!(got_small + got_large, TOTAL, "{host}: {counts:?}");
+        assert!(
+            (50..=150).contains(&got_small),
+            "{host}: {small} got {got_small} of {TOTAL}, want about a quarter: {counts:?}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------
 // 3. Load balancing
 // ---------------------------------------------------------------------------

@@ -71,6 +71,27 @@ async fn quickstart_routes_to_backend_with_forwarding_headers() {
         request_id,
         "x-request-id must differ per request"
     );
+
+    // A client's own X-Request-Id is kept as sent (only an absent one is generated).
+    let chosen = "client-chosen-id-0042";
+    let kept = gw
+        .client()
+        .send(
+            reqwest::Method::GET,
+            FOO,
+            "/get",
+            &[("x-request-id", chosen)],
+            None,
+        )
+        .await
+        .unwrap()
+        .expect_backend("httpbin")
+        .unwrap();
+    assert_eq!(
+        kept.json()["headers"]["x-request-id"],
+        chosen,
+        "the client's x-request-id must reach the backend unchanged (and only once)"
+    );
 }
 
 #[tokio::test]

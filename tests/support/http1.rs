@@ -92,6 +92,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Http1<S> {
             .map_err(|e| format!("{CLOSED_WRITING} (flush): {e}"))
     }
 
+    /// Waits until the peer closes the connection (or resets it), up to `deadline`; `Err`
+    /// when bytes arrive instead or the deadline passes.
+    pub async fn wait_closed(&mut self, deadline: Duration) -> Result<(), String> {
+        let mut chunk = [0u8; 1024];
+        match tokio::time::timeout(deadline, self.io.read(&mut chunk)).await {
+            Ok(Ok(0) | Err(_)) => Ok(()),
+            Ok(Ok(n)) => Err(format!(
+                "got {n} bytes instead of a close: {:?}",
+                String::from_utf8_lossy(&chunk[..n])
+            )),
+            Err(_) => Err(format!("still open after {deadline:?}")),
+        }
+    }
+
     /// Whether nothing of a response has arrived yet (no byte buffered).
     pub fn nothing_buffered(&self) -> bool {
         self.buf.is_empty()

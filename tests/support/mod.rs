@@ -16,6 +16,7 @@ pub mod https_echo;
 pub mod load;
 pub mod ports;
 pub mod stream;
+pub mod subcommand;
 pub mod tls;
 pub mod tonic_echo;
 pub mod ws;
