@@ -10,7 +10,7 @@ use gantry_tests::backends::Backends;
 use gantry_tests::echo::Recorded;
 use gantry_tests::{
     closed_port, eventually, try_eventually, validate, Client, ConfigDir, EchoServer, Gantry,
-    Ingress, Path, Registry, Reply, DEADLINE,
+    HeldPort, Ingress, Path, Registry, Reply, DEADLINE,
 };
 use reqwest::Method;
 use tokio::task::JoinSet;
@@ -515,6 +515,37 @@ async fn weighted_destination_with_three_backends() {
     }
 }
 
+/// Weights that do not sum to 100 split traffic in proportion (docs/compatibility.md,
+/// "Upstreams"): 10 + 30 and 30 + 90 both mean one request in four to the first backend.
+/// The bound 50..=150 of 400 holds even for independent random picks (binomial, mean 100,
+/// sd 8.7: 5.8 sd each way) and excludes an even split (200).
+#[tokio::test]
+async fn weights_not_summing_to_100_split_in_proportion() {
+    const UNDER: &str = "under.weighted.example.com";
+    const OVER: &str = "over.weighted.example.com";
+    const TOTAL: usize = 400;
+    let backends = Backends::start(&["u1", "u3", "o1", "o3"]);
+    let ingresses = [
+        Ingress::host_route("under", UNDER, "10% u1.static\n30% u3.static"),
+        Ingress::host_route("over", OVER, "30% o1.static\n90% o3.static"),
+    ];
+    let gw = start(&backends.registries(), &ingresses).await;
+    let client = gw.client();
+    for (host, small, large) in [(UNDER, "u1", "u3"), (OVER, "o1", "o3")] {
+        client.eventually_status(host, "/get", 200).await;
+        let counts = spread(client, host, TOTAL, 4).await;
+        let (got_small, got_large) = (
+            counts.get(small).copied().unwrap_or(0),
+            counts.get(large).copied().unwrap_or(0),
+        );
+        assert_eq!(got_small + got_large, TOTAL, "{host}: {counts:?}");
+        assert!(
+            (50..=150).contains(&got_small),
+            "{host}: {small} got {got_small} of {TOTAL}, want about a quarter: {counts:?}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------
 // 3. Load balancing
 // ---------------------------------------------------------------------------
@@ -739,7 +770,8 @@ async fn cookie_affinity_sets_and_follows_the_cookie() {
 #[tokio::test]
 async fn least_conn_avoids_the_busy_endpoint() {
     const HOST: &str = "lc.lb.example.com";
-    const SLOW_PATH: &str = "/delay/2500";
+    // Held by its backend until released, so the endpoint is busy for as long as needed.
+    const SLOW_PATH: &str = "/hold/slow";
     let (backends, registry) = three_endpoints();
     let ingress = Ingress::host_route("least-conn", HOST, "pool.static")
         .annotation("higress.io/load-balance", "least_conn");
@@ -747,7 +779,7 @@ async fn least_conn_avoids_the_busy_endpoint() {
     let client = gw.client();
     client.eventually_status(HOST, "/get", 200).await;
 
-    // One slow request keeps one endpoint busy.
+    // One held request keeps one endpoint busy.
     let slow = {
         let client = client.clone();
         tokio::spawn(async move { client.get(HOST, SLOW_PATH).await })
@@ -761,7 +793,6 @@ async fn least_conn_avoids_the_busy_endpoint() {
             .ok_or_else(|| "the slow request has not arrived".to_owned())
     })
     .await;
-    let started = Instant::now();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for _ in 0..30 {
         let reply = get(client, HOST, "/get").await;
@@ -770,13 +801,16 @@ async fn least_conn_avoids_the_busy_endpoint() {
             .entry(reply.echo_name().unwrap().to_owned())
             .or_default() += 1;
     }
-    let fast_took = started.elapsed();
+    // Every fast request was answered while the slow one was still held: none waited on it.
+    assert!(
+        !slow.is_finished(),
+        "the held request ended before its backend released it"
+    );
+    for server in backends.servers() {
+        server.release();
+    }
     let slow = slow.await.unwrap().unwrap();
     assert_eq!(slow.echo_name(), Some(busy.as_str()), "{}", slow.summary());
-    assert!(
-        fast_took < Duration::from_millis(2_000),
-        "fast requests waited behind the slow one: {fast_took:?}"
-    );
     assert_eq!(
         counts.get(&busy),
         None,
@@ -945,36 +979,62 @@ async fn retries_follow_proxy_next_upstream() {
     );
 }
 
+/// Connect failures are retried on another endpoint with `proxy-next-upstream-tries` and,
+/// without any retry annotation, by default (Istio's default). Each leg has its own target
+/// (its own live backend between two refusing ports), so neither leg's refusing endpoints
+/// were ejected by the other's traffic: round robin sends the very first request of each leg
+/// to a refusing endpoint.
 #[tokio::test]
 async fn retries_move_past_a_closed_endpoint() {
     const RETRY: &str = "retry.closed.example.com";
     const DEFAULT: &str = "default.closed.example.com";
-    let live = EchoServer::start("live");
-    let registry = Registry::pool("half", &[closed_port(), live.addr(), closed_port()]);
-    let ingresses = [
-        Ingress::host_route("retry", RETRY, "half.static")
-            .annotation("higress.io/proxy-next-upstream-tries", "3"),
-        // No retry annotations: connect failures are still retried (Istio's default).
-        Ingress::host_route("default", DEFAULT, "half.static"),
+    const READY: &str = "ready.closed.example.com";
+    const REQUESTS: usize = 30;
+    let ready = EchoServer::start("ready");
+    let retry_live = EchoServer::start("retry-live");
+    let default_live = EchoServer::start("default-live");
+    let refusing: Vec<HeldPort> = (0..4).map(|_| HeldPort::new()).collect();
+    let registries = [
+        Registry::fixed("ready", ready.addr()),
+        Registry::pool(
+            "retrypool",
+            &[refusing[0].addr(), retry_live.addr(), refusing[1].addr()],
+        ),
+        Registry::pool(
+            "defaultpool",
+            &[refusing[2].addr(), default_live.addr(), refusing[3].addr()],
+        ),
     ];
-    let gw = start(&[registry], &ingresses).await;
+    let ingresses = [
+        Ingress::host_route("ready", READY, "ready.static"),
+        Ingress::host_route("retry", RETRY, "retrypool.static")
+            .annotation("higress.io/proxy-next-upstream-tries", "3"),
+        // No retry annotations: connect failures are still retried.
+        Ingress::host_route("default", DEFAULT, "defaultpool.static"),
+    ];
+    let gw = start(&registries, &ingresses).await;
     let client = gw.client();
-    client.eventually_backend(RETRY, "/get", "live").await;
+    // All three Ingresses load together; the pools see no request before their leg.
+    client.eventually_backend(READY, "/get", "ready").await;
 
-    for host in [RETRY, DEFAULT] {
+    for (host, live) in [(DEFAULT, &default_live), (RETRY, &retry_live)] {
         let mut failures = Vec::new();
-        for i in 0..30 {
+        for i in 0..REQUESTS {
             let reply = get(client, host, &format!("/get?i={i}")).await;
-            if reply.status.as_u16() != 200 || reply.echo_name() != Some("live") {
+            if reply.status.as_u16() != 200 || reply.echo_name() != Some(live.name()) {
                 failures.push(format!("request {i}: {}", reply.summary()));
             }
         }
         assert!(
             failures.is_empty(),
-            "{host}: {} of 30 requests did not reach the live endpoint:\n  {}",
+            "{host}: {} of {REQUESTS} requests did not reach the live endpoint:\n  {}",
             failures.len(),
             failures.join("\n  ")
         );
+        // Each request reached the live endpoint exactly once.
+        let seen: Vec<String> = live.requests().into_iter().map(|r| r.query).collect();
+        let want: Vec<String> = (0..REQUESTS).map(|i| format!("i={i}")).collect();
+        assert_eq!(seen, want, "{host}: requests the live endpoint saw");
     }
 }
 
@@ -982,13 +1042,23 @@ async fn retries_move_past_a_closed_endpoint() {
 // 5. Timeout
 // ---------------------------------------------------------------------------
 
+/// Times `GET <path>` on `host`.
+async fn timed(client: &Client, host: &str, path: &str) -> (Reply, Duration) {
+    let started = Instant::now();
+    let reply = get(client, host, path).await;
+    (reply, started.elapsed())
+}
+
 #[tokio::test]
 async fn timeout_gives_504_from_a_slow_backend() {
     const HOST: &str = "timeout.example.com";
+    const LONGER: &str = "longer.timeout.example.com";
     let backends = Backends::start(&["slow"]);
-    let ingress =
-        Ingress::host_route("timeout", HOST, "slow.static").annotation("higress.io/timeout", "1");
-    let gw = start(&backends.registries(), &[ingress]).await;
+    let ingresses = [
+        Ingress::host_route("timeout", HOST, "slow.static").annotation("higress.io/timeout", "1"),
+        Ingress::host_route("longer", LONGER, "slow.static").annotation("higress.io/timeout", "3"),
+    ];
+    let gw = start(&backends.registries(), &ingresses).await;
     let client = gw.client();
     client.eventually_backend(HOST, "/get", "slow").await;
 
@@ -996,22 +1066,41 @@ async fn timeout_gives_504_from_a_slow_backend() {
     let reply = get(client, HOST, "/delay/200").await;
     assert_eq!(reply.echo_name(), Some("slow"), "{}", reply.summary());
 
-    let started = Instant::now();
-    let reply = get(client, HOST, "/delay/3000").await;
-    let took = started.elapsed();
-    assert_eq!(reply.status.as_u16(), 504, "{}", reply.summary());
-    assert_eq!(reply.echo_name(), None, "{}", reply.summary());
-    assert!(
-        took >= Duration::from_millis(900) && took < Duration::from_millis(2_000),
-        "504 after {took:?}, want about 1 s"
+    // The backend holds both requests until the test releases it: each gets the gateway's
+    // 504, no sooner than its own timeout, and the 1 s one before the 3 s one.
+    let ((short, short_took), (long, long_took)) = tokio::join!(
+        timed(client, HOST, "/hold/1"),
+        timed(client, LONGER, "/hold/3")
     );
-    // A slow backend set up per server (not per path) times out the same way.
-    backends.get("slow").set_delay(Duration::from_secs(3));
-    let started = Instant::now();
-    let reply = get(client, HOST, "/get").await;
-    let took = started.elapsed();
+    // The gateway hung up on the backend when it gave up: nothing is held any more.
+    eventually(DEADLINE, || async {
+        match backends.get("slow").held_now() {
+            0 => Ok(()),
+            n => Err(format!(
+                "{n} timed-out requests still held open by the gateway"
+            )),
+        }
+    })
+    .await;
+    for (reply, took, floor) in [(&short, short_took, 1), (&long, long_took, 3)] {
+        assert_eq!(reply.status.as_u16(), 504, "{}", reply.summary());
+        assert_eq!(reply.echo_name(), None, "{}", reply.summary());
+        assert!(
+            took >= Duration::from_millis(floor * 1_000 - 50),
+            "504 after {took:?}, before the {floor} s timeout"
+        );
+    }
+    assert!(
+        short_took < long_took,
+        "timeout 1 answered after timeout 3 ({short_took:?} vs {long_took:?})"
+    );
+    // A backend slow on every path (not per path) times out the same way.
+    let slow = backends.get("slow");
+    slow.hold_all();
+    let (reply, took) = timed(client, HOST, "/get").await;
     assert_eq!(reply.status.as_u16(), 504, "{}", reply.summary());
-    assert!(took < Duration::from_millis(2_000), "504 after {took:?}");
+    assert!(took >= Duration::from_millis(950), "504 after {took:?}");
+    slow.release();
 }
 
 // ---------------------------------------------------------------------------
@@ -1103,7 +1192,7 @@ async fn check_mirrored(client: &Client, main: &str, mirror: &EchoServer, host: 
         .await
         .unwrap();
     assert_eq!(reply.echo_name(), Some(main), "{}", reply.summary());
-    let copy = eventually_request(mirror, &path, Duration::from_secs(5)).await;
+    let copy = eventually_request(mirror, &path, DEADLINE).await;
     assert_eq!(copy.method, "POST", "{copy:?}");
     assert_eq!(copy.query, "k=v", "{copy:?}");
     assert_eq!(copy.host, format!("{host}-shadow"), "{copy:?}");
@@ -1113,7 +1202,7 @@ async fn check_mirrored(client: &Client, main: &str, mirror: &EchoServer, host: 
     let get_path = format!("/mirror/{tag}/get");
     let reply = get(client, host, &format!("{get_path}?a=1&b=2")).await;
     assert_eq!(reply.echo_name(), Some(main), "{}", reply.summary());
-    let copy = eventually_request(mirror, &get_path, Duration::from_secs(5)).await;
+    let copy = eventually_request(mirror, &get_path, DEADLINE).await;
     assert_eq!(
         (copy.method.as_str(), copy.query.as_str()),
         ("GET", "a=1&b=2"),
@@ -1190,7 +1279,8 @@ async fn mirror_percentage_and_slow_mirror() {
     let main = EchoServer::start("main");
     let half = EchoServer::start("half");
     let slow = EchoServer::start("slow");
-    slow.set_delay(Duration::from_secs(3));
+    // The slow mirror holds every copy until the end of the test.
+    slow.hold_all();
     let registries = [
         Registry::fixed("main", main.addr()),
         Registry::fixed("half", half.addr()),
@@ -1219,7 +1309,7 @@ async fn mirror_percentage_and_slow_mirror() {
             .filter(|r| r.path.starts_with("/counted/"))
             .count()
     };
-    let copies = try_eventually(Duration::from_secs(5), || async {
+    let copies = try_eventually(DEADLINE, || async {
         let n = counted();
         if n >= 100 {
             Ok(n)
@@ -1246,19 +1336,21 @@ async fn mirror_percentage_and_slow_mirror() {
         assert_eq!(n, 5, "copies of requests {window:?}: {n}, want 5");
     }
 
-    // A slow mirror does not slow the main request.
+    // A mirror that never answers does not hold up the main request: each is answered
+    // while its copy still waits at the mirror on an open connection (the gateway neither
+    // waited for the copy's answer nor gave up on it first).
     for i in 0..3 {
-        let path = format!("/timed/{i}");
-        let started = Instant::now();
+        let path = format!("/held/{i}");
         let reply = get(client, SLOW, &path).await;
-        let took = started.elapsed();
         assert_eq!(reply.echo_name(), Some("main"), "{}", reply.summary());
+        eventually_request(&slow, &path, DEADLINE).await;
+        let held = slow.held_now();
         assert!(
-            took < Duration::from_millis(1_000),
-            "main request took {took:?} with a 3 s mirror"
+            held > i,
+            "copy {i}: {held} copies waiting at the mirror when the main answer came"
         );
-        eventually_request(&slow, &path, Duration::from_secs(2)).await;
     }
+    slow.release();
 }
 
 // ---------------------------------------------------------------------------
@@ -1296,53 +1388,103 @@ fn expect_limited(reply: &Reply) -> Result<(), String> {
     }
 }
 
+/// Status codes of `n` requests to `GET /get` on `host`, sent one after another as fast as
+/// they go, and how long they took from the first send to the last answer.
+/// Also checks that every 429 among them is the gateway's `local_rate_limited`.
+async fn burst(client: &Client, host: &str, n: usize) -> (Vec<u16>, Duration) {
+    let started = Instant::now();
+    let mut statuses = Vec::with_capacity(n);
+    for _ in 0..n {
+        let reply = get(client, host, "/get").await;
+        if reply.status.as_u16() == 429 {
+            expect_limited(&reply).unwrap();
+        }
+        statuses.push(reply.status.as_u16());
+    }
+    (statuses, started.elapsed())
+}
+
+/// Fill intervals (of `interval`) that can begin within `span`: at most `ceil(span/interval)`.
+fn fills_within(span: Duration, interval: Duration) -> usize {
+    span.as_nanos().div_ceil(interval.as_nanos()) as usize
+}
+
 #[tokio::test]
 async fn route_limit_rps_with_burst_multiplier() {
     const HOST: &str = "rps.limit.example.com";
+    const MINUTE: &str = "rpm.limit.example.com";
+    const RPS: usize = 5;
+    const FILL: Duration = Duration::from_secs(1);
     let backends = Backends::start(&["limited"]);
-    let ingresses = limited(
+    let mut ingresses = limited(
         "rps",
         HOST,
         &[
             ("higress.io/route-limit-rps", "5"),
             ("higress.io/route-limit-burst-multiplier", "1"),
         ],
-    );
+    )
+    .to_vec();
+    // The same bucket size per minute: the control that does not refill during the test.
+    ingresses.extend(limited(
+        "minute",
+        MINUTE,
+        &[
+            ("higress.io/route-limit-rpm", "5"),
+            ("higress.io/route-limit-burst-multiplier", "1"),
+        ],
+    ));
     let gw = start(&backends.registries(), &ingresses).await;
     let client = gw.client();
     client.eventually_backend(HOST, "/ready", "limited").await;
+    client.eventually_backend(MINUTE, "/ready", "limited").await;
 
-    // Empty the bucket, then wait for the next fill.
+    // The limit holds: a run of requests gets the full bucket (5) plus 5 for each fill that
+    // can begin during the run, whatever the run's speed (a slower run only allows more).
+    let (statuses, span) = burst(client, HOST, 30).await;
+    let admitted = statuses.iter().filter(|s| **s == 200).count();
+    let allowed = RPS + RPS * fills_within(span, FILL);
+    assert!(
+        statuses[..RPS] == [200; RPS] && admitted <= allowed && statuses.contains(&429),
+        "30 requests in {span:?}: {admitted} admitted (at most {allowed}): {statuses:?}"
+    );
+    let (minute, _) = burst(client, MINUTE, RPS + 1).await;
+    assert_eq!(minute, [200, 200, 200, 200, 200, 429], "rpm 5 x 1");
+
+    // It refills: poll until a request passes, remembering when the last limited one began.
+    // The fill came after that instant, so the next cannot come within FILL of it.
+    let limited_since = std::sync::Mutex::new(Instant::now());
     eventually(DEADLINE, || async {
-        expect_limited(&get(client, HOST, "/get").await)
+        let sent = Instant::now();
+        let reply = get(client, HOST, "/get").await;
+        if reply.status.as_u16() == 429 {
+            *limited_since.lock().unwrap() = sent;
+            return Err("still limited".to_owned());
+        }
+        reply.expect_backend("limited").map(|_| ())
     })
     .await;
-    let (_, refill) = try_eventually(Duration::from_millis(1_500), || async {
-        get(client, HOST, "/get").await.expect_backend("limited")
-    })
-    .await
-    .unwrap_or_else(|e| panic!("no recovery after the limit: {e}"));
-    assert!(
-        refill <= Duration::from_millis(1_100),
-        "refilled after {refill:?}"
-    );
-
-    // One fill is 5 tokens: that request and 4 more pass, the 6th is limited.
-    let mut statuses = Vec::new();
-    let mut first_limited = None;
-    for _ in 0..8 {
-        let reply = get(client, HOST, "/get").await;
-        statuses.push(reply.status.as_u16());
-        if reply.status.as_u16() == 429 && first_limited.is_none() {
-            first_limited = Some(reply);
-        }
+    let limited_since = *limited_since.lock().unwrap();
+    // One fill is 5 tokens: the request that saw it took one, 4 more pass, then 429.
+    let (statuses, _) = burst(client, HOST, 8).await;
+    let next_fill_possible = limited_since + FILL;
+    if Instant::now() < next_fill_possible {
+        assert_eq!(
+            statuses,
+            [200, 200, 200, 200, 429, 429, 429, 429],
+            "after a refill"
+        );
+    } else {
+        // Slower than one fill interval: only the bound holds.
+        let span = limited_since.elapsed();
+        let admitted = statuses.iter().filter(|s| **s == 200).count();
+        let allowed = RPS - 1 + RPS * fills_within(span, FILL);
+        assert!(
+            admitted <= allowed,
+            "after a refill: {admitted} of 8 admitted in {span:?} (at most {allowed}): {statuses:?}"
+        );
+        eprintln!("the burst after the refill took longer than a fill; checked the bound only");
     }
-    assert_eq!(
-        statuses,
-        [200, 200, 200, 200, 429, 429, 429, 429],
-        "after a refill"
-    );
-    expect_limited(&first_limited.unwrap()).unwrap();
     // Other routes are not limited.
     for _ in 0..10 {
         get(client, HOST, "/ready")
@@ -1351,16 +1493,13 @@ async fn route_limit_rps_with_burst_multiplier() {
             .unwrap();
     }
 
-    // Recovers within about a second.
-    let (_, took) = try_eventually(Duration::from_millis(1_500), || async {
+    // Recovers by the next fill, while the per-minute bucket emptied above stays empty.
+    eventually(DEADLINE, || async {
         get(client, HOST, "/get").await.expect_backend("limited")
     })
-    .await
-    .unwrap_or_else(|e| panic!("no recovery after the limit: {e}"));
-    assert!(
-        took <= Duration::from_millis(1_100),
-        "recovered after {took:?}"
-    );
+    .await;
+    expect_limited(&get(client, MINUTE, "/get").await)
+        .unwrap_or_else(|e| panic!("the per-minute bucket refilled within the test: {e}"));
 }
 
 #[tokio::test]

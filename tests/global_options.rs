@@ -1,7 +1,8 @@
 //! End-to-end tests of the global options in ConfigMap `higress-config` (data key
 //! `higress`): response gzip (on by default, `enable`, `minContentLength`,
-//! `contentType`), `downstream.maxRequestHeadersKb` (431), `addXRealIpHeader`,
-//! live edits, and an invalid value keeping the previous options in force.
+//! `contentType`), `downstream.maxRequestHeadersKb` (431), `downstream.routeTimeout` (wins
+//! over `higress.io/timeout`), `downstream.idleTimeout`, `addXRealIpHeader`, live edits, and
+//! an invalid value keeping the previous options in force.
 //!
 //! Gzip checks need the raw response bytes, so they use their own reqwest client
 //! (built without decompression) and decode with the system `gzip -dc`.
@@ -9,8 +10,9 @@
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use gantry_tests::http1::Http1;
 use gantry_tests::{eventually, validate, ConfigDir, EchoServer, Gantry, Ingress, Path, DEADLINE};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -517,4 +519,87 @@ async fn invalid_higress_value_keeps_previous_options() {
         .write_higress_config("addXRealIpHeader: false\ngzip:\n  enable: true\n  memoryLevel: 9");
     eventually_x_real_ip(&gw, None).await;
     raw.eventually_gzip(&path, true).await;
+}
+
+/// `downstream.routeTimeout` bounds every route and wins over a route's `higress.io/timeout`
+/// (docs/compatibility.md; Higress merges it into every route). A backend answering after
+/// 4 s gets 504 under the global 1 s, on a route whose own timeout is 10 s and on one without;
+/// once the global value is removed (live), both are served.
+#[tokio::test]
+async fn route_timeout_wins_over_the_timeout_annotation() {
+    const LONG: &str = "long.timeout.example.com";
+    const MARKER: &str = "marker.example.com";
+    const SLOW: &str = "/delay/4000";
+    let httpbin = EchoServer::start("httpbin");
+    let config = ConfigDir::quickstart("127.0.0.1", httpbin.port());
+    config.write_higress_config("downstream:\n  routeTimeout: 1");
+    config.write_ingress(
+        &Ingress::route("long", Some(LONG), Path::prefix("/"), "httpbin.dns")
+            .annotation("higress.io/timeout", "10"),
+    );
+    let gw = Gantry::start(config).await;
+    let client = gw.client();
+    client.eventually_backend(LONG, "/get", "httpbin").await;
+    for host in [LONG, FOO] {
+        let started = Instant::now();
+        let reply = client.get(host, SLOW).await.unwrap();
+        let took = started.elapsed();
+        assert_eq!(
+            (reply.status.as_u16(), reply.echo_name()),
+            (504, None),
+            "{host}: routeTimeout 1 must bound a 4 s answer: {}",
+            reply.summary()
+        );
+        assert!(
+            took >= Duration::from_millis(950),
+            "{host}: 504 after {took:?}"
+        );
+    }
+
+    // Without the global value each route has its own bound again: 10 s, or none.
+    gw.config()
+        .write_higress_config("downstream:\n  routeTimeout: 0");
+    gw.config().write_ingress(&Ingress::route(
+        "marker",
+        Some(MARKER),
+        Path::prefix("/"),
+        "httpbin.dns",
+    ));
+    client.eventually_backend(MARKER, "/", "httpbin").await;
+    let (long, foo) = tokio::join!(client.get(LONG, SLOW), client.get(FOO, SLOW));
+    for (host, reply) in [(LONG, long), (FOO, foo)] {
+        reply
+            .and_then(|r| r.expect_backend("httpbin"))
+            .unwrap_or_else(|e| panic!("{host} without routeTimeout: {e}"));
+    }
+}
+
+/// `downstream.idleTimeout` closes a client's kept-alive connection once it has been idle
+/// that long. The default (180 s) would keep it open far past the deadline waited here, and
+/// the close comes no sooner than the timeout.
+#[tokio::test]
+async fn idle_timeout_closes_idle_client_connections() {
+    let httpbin = EchoServer::start("httpbin");
+    let gw = start(&httpbin, Some("downstream:\n  idleTimeout: 1")).await;
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", gw.http_port()))
+        .await
+        .unwrap();
+    let mut conn = Http1::new(tcp);
+    let reply = conn.get(FOO, "/get").await.unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.summary());
+    assert_ne!(
+        reply.header("connection"),
+        Some("close"),
+        "the connection must be kept alive: {}",
+        reply.summary()
+    );
+    let idle_from = Instant::now();
+    conn.wait_closed(DEADLINE)
+        .await
+        .unwrap_or_else(|e| panic!("an idle connection with idleTimeout 1: {e}"));
+    let idle = idle_from.elapsed();
+    assert!(
+        idle >= Duration::from_millis(950),
+        "closed after {idle:?} idle, before the 1 s idleTimeout"
+    );
 }

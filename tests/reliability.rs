@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use gantry_tests::backend::{read_request_head, Background};
 use gantry_tests::echo::Recorded;
 use gantry_tests::http1::Http1;
+use gantry_tests::load::{assert_posts_seen_once, KeepAliveLoad};
 use gantry_tests::tls::{ingress_with_tls, secret_file, TestCert, TlsClient};
 use gantry_tests::{
     closed_port, eventually, Client, ConfigDir, EchoServer, Gantry, Ingress, Registry, Reply,
@@ -27,9 +28,6 @@ use tokio::task::JoinSet;
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// How long a gateway-made error answer (502, 503) may take.
-const QUICK: Duration = Duration::from_secs(1);
 
 /// The body length the aborting backend announces; it sends only [`ABORT_SENT`] bytes.
 const ABORT_LEN: usize = 1_000;
@@ -133,6 +131,17 @@ async fn timed_get(client: &Client, host: &str, path: &str) -> (Result<Reply, St
     (reply, started.elapsed())
 }
 
+/// Records a failure unless the faulty backend saw between one and `max` requests, all to
+/// `path`: a fault is answered at once, not after a round of retries (the client's request
+/// timeout bounds the rest).
+fn attempts(what: &str, failures: &mut Vec<String>, seen: Vec<String>, path: &str, max: usize) {
+    if seen.is_empty() || seen.len() > max || seen.iter().any(|p| p != path) {
+        failures.push(format!(
+            "{what}: want 1 to {max} upstream attempt(s) to {path}, the backend saw {seen:?}"
+        ));
+    }
+}
+
 /// Panics unless the gateway process is still running.
 fn assert_alive(gw: &mut Gantry, what: &str) {
     if let Some(status) = gw.exit_status() {
@@ -162,15 +171,18 @@ async fn connect(gw: &Gantry) -> TcpStream {
     stream
 }
 
-/// Writes `request` on a fresh connection and reads until the gateway closes it or stays
-/// quiet for `quiet`; returns everything read and whether the gateway closed.
+/// Writes `request` on a fresh connection and reads until the gateway closes it or, once it
+/// has answered something, stays quiet for `quiet` (so a late second answer shows); returns
+/// everything read and whether the gateway closed. The first answer is awaited up to
+/// [`DEADLINE`]: a slow machine must not turn a late answer into "no answer".
 async fn exchange(gw: &Gantry, request: &[u8], quiet: Duration) -> (Vec<u8>, bool) {
     let mut stream = connect(gw).await;
     stream.write_all(request).await.expect("write request");
     let mut out = Vec::new();
     let mut chunk = [0u8; 8192];
     loop {
-        match tokio::time::timeout(quiet, stream.read(&mut chunk)).await {
+        let wait = if out.is_empty() { DEADLINE } else { quiet };
+        match tokio::time::timeout(wait, stream.read(&mut chunk)).await {
             Ok(Ok(0)) | Ok(Err(_)) => return (out, true),
             Ok(Ok(n)) => out.extend_from_slice(&chunk[..n]),
             Err(_) => return (out, false),
@@ -221,7 +233,7 @@ fn open_fds(pid: u32) -> Option<usize> {
 // ---------------------------------------------------------------------------
 
 #[tokio::test]
-async fn upstream_faults_give_quick_errors_and_the_gateway_stays_up() {
+async fn upstream_faults_give_errors_at_once_and_the_gateway_stays_up() {
     const FAULTY: &str = "faulty.example.com";
     const TIMED: &str = "timed.example.com";
     const REFUSED: &str = "refused.example.com";
@@ -258,15 +270,13 @@ async fn upstream_faults_give_quick_errors_and_the_gateway_stays_up() {
             Err(e) => failures.push(format!("{what}: next request failed: {e}")),
         };
 
-    // Closed mid-body: the client sees a short, aborted response, quickly.
+    // Closed mid-body: the client sees a short, aborted response.
     faulty.take();
     let mut conn = Http1::new(connect(&gw).await);
-    let started = Instant::now();
     conn.send_head("GET", FAULTY, "/abort-body", &[])
         .await
         .unwrap();
     let result = conn.read_reply().await;
-    let took = started.elapsed();
     match &result {
         Ok(r) if r.body.len() == ABORT_LEN => failures.push(format!(
             "abort mid-body: the client got a complete {}-byte body (status {})",
@@ -279,39 +289,39 @@ async fn upstream_faults_give_quick_errors_and_the_gateway_stays_up() {
         )),
         _ => {}
     }
-    if took > QUICK {
-        failures.push(format!("abort mid-body: took {took:?} ({result:?})"));
-    }
+    attempts(
+        "abort mid-body",
+        &mut failures,
+        faulty.take(),
+        "/abort-body",
+        1,
+    );
     ok_after(
         "abort mid-body",
         &mut failures,
         client.get(FAULTY, "/ok").await,
     );
 
-    // Refused connections: 503, quickly.
-    let (reply, took) = timed_get(&client, REFUSED, "/get").await;
-    match reply {
-        Ok(r) if r.status.as_u16() == 503 && took < QUICK => {}
-        Ok(r) => failures.push(format!(
-            "refused: want 503 < 1 s, got {} after {took:?}",
-            r.summary()
-        )),
-        Err(e) => failures.push(format!("refused: {e} after {took:?}")),
+    // Refused connections: 503.
+    match client.get(REFUSED, "/get").await {
+        Ok(r) if r.status.as_u16() == 503 => {}
+        Ok(r) => failures.push(format!("refused: want 503, got {}", r.summary())),
+        Err(e) => failures.push(format!("refused: {e}")),
     }
 
-    // Accepted but never answered, `timeout: 1`: 504 after about a second.
+    // Accepted but never answered, `timeout: 1`: 504, no sooner than the timeout (the
+    // backend never answers, so the 504 can only come from the timeout).
+    faulty.take();
     let (reply, took) = timed_get(&client, TIMED, "/hang").await;
     match reply {
-        Ok(r)
-            if r.status.as_u16() == 504
-                && took >= Duration::from_millis(900)
-                && took < Duration::from_millis(2_500) => {}
+        Ok(r) if r.status.as_u16() == 504 && took >= Duration::from_millis(950) => {}
         Ok(r) => failures.push(format!(
-            "hang with timeout 1: want 504 in ~1 s, got {} after {took:?}",
+            "hang with timeout 1: want 504 after at least 1 s, got {} after {took:?}",
             r.summary()
         )),
         Err(e) => failures.push(format!("hang with timeout 1: {e} after {took:?}")),
     }
+    attempts("hang", &mut failures, faulty.take(), "/hang", 1);
     ok_after("hang", &mut failures, client.get(TIMED, "/ok").await);
 
     // Slow to first byte (2 s) without a timeout annotation: still served.
@@ -325,28 +335,25 @@ async fn upstream_faults_give_quick_errors_and_the_gateway_stays_up() {
         Err(e) => failures.push(format!("2 s first byte: {e} after {took:?}")),
     }
 
-    // Not HTTP at all: 502, quickly.
-    let (reply, took) = timed_get(&client, FAULTY, "/garbage").await;
-    match reply {
-        Ok(r) if r.status.as_u16() == 502 && took < QUICK => {}
-        Ok(r) => failures.push(format!(
-            "garbage: want 502 < 1 s, got {} after {took:?}",
-            r.summary()
-        )),
-        Err(e) => failures.push(format!("garbage: {e} after {took:?}")),
+    // Not HTTP at all: 502, after one attempt.
+    faulty.take();
+    match client.get(FAULTY, "/garbage").await {
+        Ok(r) if r.status.as_u16() == 502 => {}
+        Ok(r) => failures.push(format!("garbage: want 502, got {}", r.summary())),
+        Err(e) => failures.push(format!("garbage: {e}")),
     }
+    attempts("garbage", &mut failures, faulty.take(), "/garbage", 1);
     ok_after("garbage", &mut failures, client.get(FAULTY, "/ok").await);
 
-    // Reset before the response head: 503, quickly.
-    let (reply, took) = timed_get(&client, FAULTY, "/reset").await;
-    match reply {
-        Ok(r) if r.status.as_u16() == 503 && took < QUICK => {}
-        Ok(r) => failures.push(format!(
-            "reset: want 503 < 1 s, got {} after {took:?}",
-            r.summary()
-        )),
-        Err(e) => failures.push(format!("reset: {e} after {took:?}")),
+    // Reset before the response head: 503, after one attempt (and one more on a fresh
+    // connection when the first went over a pooled one).
+    faulty.take();
+    match client.get(FAULTY, "/reset").await {
+        Ok(r) if r.status.as_u16() == 503 => {}
+        Ok(r) => failures.push(format!("reset: want 503, got {}", r.summary())),
+        Err(e) => failures.push(format!("reset: {e}")),
     }
+    attempts("reset", &mut failures, faulty.take(), "/reset", 2);
     ok_after("reset", &mut failures, client.get(FAULTY, "/ok").await);
 
     assert_alive(&mut gw, "after upstream faults");
@@ -398,12 +405,12 @@ async fn retries_obey_next_upstream_tries_on_resets() {
                 }
                 seen();
             }
-            let (reply, took) = timed_get(client, host, "/reset").await;
+            let reply = client.get(host, "/reset").await;
             let n = seen();
             let status = reply.as_ref().map(|r| r.status.as_u16()).ok();
-            if n != tries || status != Some(503) || took > QUICK {
+            if n != tries || status != Some(503) {
                 failures.push(format!(
-                    "{host} #{i} (warm pool: {warm}): want 503 after {tries} upstream attempt(s) < 1 s, got {:?} after {n} attempt(s) in {took:?}",
+                    "{host} #{i} (warm pool: {warm}): want 503 after {tries} upstream attempt(s), got {:?} after {n} attempt(s)",
                     reply.map(|r| r.summary())
                 ));
             }
@@ -419,19 +426,26 @@ async fn retries_obey_next_upstream_tries_on_resets() {
 #[tokio::test]
 async fn a_closed_endpoint_among_three_loses_no_request() {
     const HOST: &str = "passive.example.com";
+    const READY: &str = "ready.passive.example.com";
     let a = EchoServer::start("a");
     let b = EchoServer::start("b");
-    let registry = Registry::pool("three", &[a.addr(), closed_port(), b.addr()]);
+    let ready = EchoServer::start("ready");
+    let registries = [
+        Registry::pool("three", &[a.addr(), closed_port(), b.addr()]),
+        Registry::fixed("ready", ready.addr()),
+    ];
     let gw = start(
-        &[registry],
-        &[Ingress::host_route("three", HOST, "three.static")],
+        &registries,
+        &[
+            Ingress::host_route("three", HOST, "three.static"),
+            Ingress::host_route("ready", READY, "ready.static"),
+        ],
         None,
     )
     .await;
     let client = gw.client();
-    client.eventually_status(HOST, "/get", 200).await;
+    client.eventually_backend(READY, "/get", "ready").await;
     let mut failures = Vec::new();
-    let started = Instant::now();
     for i in 0..100 {
         match client.get(HOST, &format!("/get?i={i}")).await {
             Ok(r) if r.status.as_u16() == 200 && matches!(r.echo_name(), Some("a" | "b")) => {}
@@ -439,7 +453,6 @@ async fn a_closed_endpoint_among_three_loses_no_request() {
             Err(e) => failures.push(format!("request {i}: {e}")),
         }
     }
-    let took = started.elapsed();
     assert!(
         failures.is_empty(),
         "{} of 100 requests failed with one endpoint closed:\n  {}",
@@ -447,7 +460,18 @@ async fn a_closed_endpoint_among_three_loses_no_request() {
         failures.join("\n  ")
     );
     assert!(a.hits() > 0 && b.hits() > 0, "both live endpoints serve");
-    assert!(took < Duration::from_secs(10), "100 requests took {took:?}");
+    // Each request reached a live endpoint exactly once: connect failures were retried, and
+    // nothing else was.
+    let mut seen: Vec<String> = a
+        .requests()
+        .into_iter()
+        .chain(b.requests())
+        .map(|r| r.query)
+        .collect();
+    seen.sort();
+    let mut want: Vec<String> = (0..100).map(|i| format!("i={i}")).collect();
+    want.sort();
+    assert_eq!(seen, want, "requests the live endpoints saw");
 }
 
 // ---------------------------------------------------------------------------
@@ -491,6 +515,7 @@ async fn slowloris_does_not_starve_normal_clients() {
                     return false;
                 }
                 sent.fetch_add(1, Ordering::Relaxed);
+                // The trickle is the attack itself (a byte every 50 ms), not a wait for an event.
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             true
@@ -510,6 +535,7 @@ async fn slowloris_does_not_starve_normal_clients() {
     let client = Client::new(gw.http_port());
     let mut latencies = Vec::new();
     let mut failures = Vec::new();
+    let trickled_before = sent.load(Ordering::Relaxed);
     for i in 0..100 {
         let (reply, took) = timed_get(&client, ECHO_HOST, &format!("/get?i={i}")).await;
         latencies.push(took);
@@ -519,6 +545,8 @@ async fn slowloris_does_not_starve_normal_clients() {
             Err(e) => failures.push(format!("request {i}: {e}")),
         }
     }
+    // The slow clients kept trickling while the normal requests were served.
+    let trickled = sent.load(Ordering::Relaxed) - trickled_before;
     stop.store(true, Ordering::Relaxed);
     let mut still_open = 0;
     while let Some(open) = loris.join_next().await {
@@ -535,8 +563,9 @@ async fn slowloris_does_not_starve_normal_clients() {
         failures.join("\n  ")
     );
     assert!(
-        p99 < Duration::from_millis(200),
-        "p99 {p99:?} (p50 {p50:?}) next to {LORIS} slowloris connections"
+        trickled > 0,
+        "the normal requests must be served while the slow clients trickle; none trickled \
+         meanwhile ({still_open} of {LORIS} slow connections still open at the end)"
     );
     assert!(
         echo.requests()
@@ -827,10 +856,7 @@ async fn ten_thousand_idle_keep_alive_connections() {
         latencies.push(took);
     }
     let p99 = percentile(&mut latencies, 99);
-    assert!(
-        p99 < Duration::from_millis(200),
-        "p99 {p99:?} with {idle} idle connections"
-    );
+    eprintln!("p99 {p99:?} next to {idle} idle connections");
     // The idle connections are still usable (a sample of them).
     for (i, conn) in conns.iter_mut().enumerate().step_by(idle / 20) {
         let reply = conn
@@ -885,30 +911,23 @@ fn stable_ingress(weight_one: u8) -> (String, String) {
     )
 }
 
-/// Load on the stable host until `stop`: plain HTTP on pooled connections, or HTTPS on a
-/// new connection per request. Returns (answered, failures).
-fn churn_worker(
+/// HTTPS load on the stable host until `stop`, a new connection (and handshake) per
+/// request, each sent once. Returns (answered, failures).
+fn tls_churn_worker(
     gw: &Gantry,
-    tls: Option<TlsClient>,
+    tls: TlsClient,
     stop: Arc<AtomicBool>,
 ) -> tokio::task::JoinHandle<(u64, Vec<String>)> {
-    let client = Client::new(gw.http_port());
     let https_port = gw.https_port();
     tokio::spawn(async move {
         let (mut ok, mut failures) = (0u64, Vec::new());
         while !stop.load(Ordering::Relaxed) {
-            let result = match &tls {
-                None => client
+            let result = match tls.connect(https_port, STABLE).await {
+                Ok(stream) => Http1::new(stream)
                     .get(STABLE, "/load")
                     .await
-                    .map(|r| (r.status.as_u16(), r.echo_name().map(str::to_owned))),
-                Some(tls) => match tls.connect(https_port, STABLE).await {
-                    Ok(stream) => Http1::new(stream)
-                        .get(STABLE, "/load")
-                        .await
-                        .map(|r| (r.status, r.echo_name().map(str::to_owned))),
-                    Err(e) => Err(format!("handshake: {e}")),
-                },
+                    .map(|r| (r.status, r.echo_name().map(str::to_owned))),
+                Err(e) => Err(format!("handshake: {e}")),
             };
             match result {
                 Ok((200, Some(name))) if name == "one" || name == "two" => ok += 1,
@@ -957,12 +976,10 @@ async fn route_churn_and_certificate_rotation_lose_no_request() {
     };
     eventually(DEADLINE, || leaf_is(0)).await;
 
+    // Plain HTTP on kept-alive connections that never retry, and HTTPS handshakes.
+    let load = KeepAliveLoad::start(gw.http_port(), STABLE, 2, &["one", "two"]);
     let stop = Arc::new(AtomicBool::new(false));
-    let workers = vec![
-        churn_worker(&gw, None, stop.clone()),
-        churn_worker(&gw, None, stop.clone()),
-        churn_worker(&gw, Some(tls.clone()), stop.clone()),
-    ];
+    let tls_worker = tls_churn_worker(&gw, tls.clone(), stop.clone());
     let extra = Ingress::host_route("extra", EXTRA, "three.static");
     let client = gw.client();
     for i in 0..EDITS {
@@ -990,19 +1007,30 @@ async fn route_churn_and_certificate_rotation_lose_no_request() {
         }
     }
     stop.store(true, Ordering::Relaxed);
-    let (mut served, mut failures) = (0, Vec::new());
-    for worker in workers {
-        let (ok, failed) = worker.await.unwrap();
-        served += ok;
-        failures.extend(failed);
-    }
+    let report = load.stop().await;
+    let (handshakes, failures) = tls_worker.await.unwrap();
+    eprintln!(
+        "{EDITS} edits: {} plain requests ({} POSTs) on {} connections, closes {} announced / \
+         {} unannounced; {handshakes} HTTPS requests",
+        report.answered,
+        report.posts.len(),
+        report.connections,
+        report.announced_closes,
+        report.unannounced_closes
+    );
+    let what = format!("{EDITS} route/weight/certificate edits");
+    report.assert_lossless(&what, 100);
+    assert_posts_seen_once(&report.posts, &[&one, &two]);
     assert!(
         failures.is_empty(),
-        "{} of {} requests failed during {EDITS} route/weight/certificate edits: {:?}",
+        "{what}: {} of {} HTTPS requests failed: {:?}",
         failures.len(),
-        served + failures.len() as u64,
+        handshakes + failures.len() as u64,
         &failures[..failures.len().min(5)]
     );
-    assert!(served > 100, "only {served} requests were sent under load");
+    assert!(
+        handshakes > 10,
+        "only {handshakes} HTTPS requests were sent"
+    );
     assert!(one.hits() > 0 && two.hits() > 0);
 }

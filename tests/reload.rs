@@ -1,19 +1,20 @@
-//! Reloads under load: while clients keep sending requests, the Ingress is rewritten again
-//! and again (destination switched between two backends, via atomic and in-place writes).
-//! No request may fail, and every answer comes from a backend the config named.
+//! Reloads under load: while keep-alive clients keep sending GETs and POSTs, the Ingress is
+//! rewritten again and again (destination switched between two backends, via atomic and
+//! in-place writes). No request may fail, no kept-alive connection may be dropped, every
+//! answer comes from a backend the config named, and every POST body reaches a backend once.
+//!
+//! The load never retries (`support/load.rs`): a pooling client would resend a request that
+//! failed on a reused connection and hide exactly the loss this test looks for.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
-
-use gantry_tests::{Client, ConfigDir, EchoServer, Gantry, Ingress, Registry};
+use gantry_tests::load::{assert_posts_seen_once, KeepAliveLoad};
+use gantry_tests::{ConfigDir, EchoServer, Gantry, Ingress, Registry};
 
 const FOO: &str = "foo.bar.com";
 const EDITS: usize = 30;
 const CLIENTS: usize = 4;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edits_under_load_drop_no_request() {
     let one = EchoServer::start("one");
     let two = EchoServer::start("two");
@@ -25,36 +26,13 @@ async fn edits_under_load_drop_no_request() {
     let gw = Gantry::start(config).await;
     gw.client().eventually_backend(FOO, "/", "one").await;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let ok = Arc::new(AtomicU64::new(0));
-    let mut workers = Vec::new();
-    for _ in 0..CLIENTS {
-        let client = Client::new(gw.http_port());
-        let (stop, ok) = (stop.clone(), ok.clone());
-        workers.push(tokio::spawn(async move {
-            let mut failures = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                match client.get(FOO, "/load").await {
-                    Ok(r)
-                        if r.status.as_u16() == 200
-                            && matches!(r.echo_name(), Some("one" | "two")) =>
-                    {
-                        ok.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Ok(r) => failures.push(r.summary()),
-                    Err(e) => failures.push(e),
-                }
-            }
-            failures
-        }));
-    }
-
+    let load = KeepAliveLoad::start(gw.http_port(), FOO, CLIENTS, &["one", "two"]);
     let config = gw.config();
     for i in 0..EDITS {
-        let to = if i % 2 == 0 {
-            "httpbin2.dns"
+        let (to, name) = if i % 2 == 0 {
+            ("httpbin2.dns", "two")
         } else {
-            "httpbin.dns"
+            ("httpbin.dns", "one")
         };
         let ingress = Ingress::quickstart().destination(to);
         if i % 3 == 0 {
@@ -62,23 +40,32 @@ async fn edits_under_load_drop_no_request() {
         } else {
             config.write_ingress(&ingress);
         }
-        let name = if i % 2 == 0 { "two" } else { "one" };
         gw.client().eventually_backend(FOO, "/", name).await;
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // Let every connection carry traffic on the new table before the next edit.
+        load.wait_for_more(2 * CLIENTS as u64).await;
     }
-    stop.store(true, Ordering::Relaxed);
-    let mut failures = Vec::new();
-    for w in workers {
-        failures.extend(w.await.unwrap());
-    }
-    let served = ok.load(Ordering::Relaxed);
-    assert!(
-        failures.is_empty(),
-        "{} of {} requests failed during {EDITS} reloads: {:?}",
-        failures.len(),
-        served + failures.len() as u64,
-        &failures[..failures.len().min(5)]
+    let report = load.stop().await;
+    eprintln!(
+        "{EDITS} reloads: {} requests answered ({} POSTs) on {} connections; closes: {} \
+         announced, {} unannounced",
+        report.answered,
+        report.posts.len(),
+        report.connections,
+        report.announced_closes,
+        report.unannounced_closes
     );
-    assert!(served > 100, "only {served} requests were sent under load");
-    assert!(one.hits() > 0 && two.hits() > 0);
+    report.assert_lossless(&format!("{EDITS} reloads"), 100);
+    assert_posts_seen_once(&report.posts, &[&one, &two]);
+    let load_hits = |b: &EchoServer| {
+        b.requests()
+            .iter()
+            .filter(|r| r.path.starts_with("/load/"))
+            .count()
+    };
+    assert!(
+        load_hits(&one) > 0 && load_hits(&two) > 0,
+        "the load must have reached both backends: one {}, two {}",
+        load_hits(&one),
+        load_hits(&two)
+    );
 }

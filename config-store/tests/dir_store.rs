@@ -66,26 +66,42 @@ async fn loads_the_standalone_layout_and_reports_bad_files() {
     assert!(DirStore::load(&dir.path().join("missing")).is_err());
 }
 
-#[tokio::test]
-async fn events_mode_applies_an_edit_within_a_second() {
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "ingresses/r.yaml", &ingress("a.com"));
-    let store = DirStore::open(dir.path(), options(WatchMode::Events, 60_000)).unwrap();
-    assert_eq!(host_of(&store.snapshot()).as_deref(), Some("a.com"));
-    write(dir.path(), "ingresses/r.yaml", &ingress("b.com"));
-    let took = wait_for_host(&store, "b.com", Duration::from_secs(1)).await;
-    assert!(took.is_some(), "edit not applied within 1 s in events mode");
-}
+/// Generous bound for anything the store should do "soon", so a loaded CI machine does not
+/// fail a test that only waits; no test asserts how fast an edit applies.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// A poll interval (ms) no test outlives: a store using it never polls while the test runs.
+const NEVER_MS: u64 = 3_600_000;
 
 #[tokio::test]
-async fn poll_mode_applies_an_edit_within_an_interval() {
+async fn events_mode_applies_an_edit_without_polling() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "ingresses/r.yaml", &ingress("a.com"));
+    // Events only, and a poll interval that would never come: a file event carries the edit.
+    let store = DirStore::open(dir.path(), options(WatchMode::Events, NEVER_MS)).unwrap();
+    assert_eq!(host_of(&store.snapshot()).as_deref(), Some("a.com"));
+    write(dir.path(), "ingresses/r.yaml", &ingress("b.com"));
+    let took = wait_for_host(&store, "b.com", DEADLINE).await;
+    let took =
+        took.unwrap_or_else(|| panic!("edit not applied within {DEADLINE:?} in events mode"));
+    eprintln!("events mode applied the edit after {took:?}");
+}
+
+/// Poll mode has no file events: each of a few in-place edits is applied by polling. How
+/// soon is not asserted (a poll can also be followed by a second reload for the same tick, so
+/// not even a lower bound holds); the latencies are printed.
+#[tokio::test]
+async fn poll_mode_applies_every_edit() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "ingresses/r.yaml", &ingress("a.com"));
     let store = DirStore::open(dir.path(), options(WatchMode::Poll, 300)).unwrap();
-    write(dir.path(), "ingresses/r.yaml", &ingress("b.com"));
-    // One interval plus scheduling slack.
-    let took = wait_for_host(&store, "b.com", Duration::from_millis(300 + 400)).await;
-    assert!(took.is_some(), "edit not applied within one poll interval");
+    for i in 0..4 {
+        let host = format!("e{i}.com");
+        write(dir.path(), "ingresses/r.yaml", &ingress(&host));
+        let took = wait_for_host(&store, &host, DEADLINE).await;
+        let took = took.unwrap_or_else(|| panic!("edit {i} not applied within {DEADLINE:?}"));
+        eprintln!("poll mode (300 ms) applied edit {i} after {took:?}");
+    }
 }
 
 /// Docker Desktop bind mounts from Windows raise no file events in the container. Writing
@@ -95,18 +111,30 @@ async fn poll_mode_applies_an_edit_within_an_interval() {
 #[tokio::test]
 async fn auto_mode_sees_edits_that_raise_no_events() {
     let outside = tempfile::tempdir().unwrap();
-    for (mode, expect_seen) in [(WatchMode::Auto, true), (WatchMode::Events, false)] {
+    let mut stores = Vec::new();
+    for mode in [WatchMode::Auto, WatchMode::Events] {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "ingresses/r.yaml", &ingress("a.com"));
         let link = outside.path().join(format!("{mode:?}.yaml"));
         std::fs::hard_link(dir.path().join("ingresses/r.yaml"), &link).unwrap();
+        // The poller takes its first look inside `open`, so an edit after it is a change.
         let store = Arc::new(DirStore::open(dir.path(), options(mode, 300)).unwrap());
-        // Let the poller take its first look before editing.
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        std::fs::write(&link, ingress("b.com")).unwrap();
-        let seen = wait_for_host(&store, "b.com", Duration::from_millis(1500))
-            .await
-            .is_some();
-        assert_eq!(seen, expect_seen, "mode {mode:?}");
+        stores.push((mode, dir, link, store));
     }
+    for (_, _, link, _) in &stores {
+        std::fs::write(link, ingress("b.com")).unwrap();
+    }
+    let (_, _, _, auto) = &stores[0];
+    let seen = wait_for_host(auto, "b.com", DEADLINE).await;
+    assert!(
+        seen.is_some(),
+        "auto mode missed an edit that raised no event"
+    );
+    // By the time the poll saw it, an event (had there been one) would have arrived too.
+    let (_, _, _, events) = &stores[1];
+    assert_eq!(
+        host_of(&events.snapshot()).as_deref(),
+        Some("a.com"),
+        "events mode saw the edit: the hard-link write raised an event, so this test proves nothing"
+    );
 }

@@ -11,6 +11,8 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
+use crate::ports;
+
 /// Largest request head a backend reads.
 const MAX_HEAD: usize = 64 * 1024;
 
@@ -26,13 +28,21 @@ pub struct Background {
 // === impl Background ===
 
 impl Background {
-    /// Binds `127.0.0.1:0` and serves each connection with `handler`.
+    /// Listens on a fresh loopback port and serves each connection with `handler`.
     pub fn spawn<F, Fut>(name: &str, handler: F) -> Self
     where
         F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let listener = StdListener::bind("127.0.0.1:0").expect("bind backend");
+        Self::spawn_on(ports::listener(), name, handler)
+    }
+
+    /// Serves each connection accepted on `listener` with `handler`.
+    pub fn spawn_on<F, Fut>(listener: StdListener, name: &str, handler: F) -> Self
+    where
+        F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         listener.set_nonblocking(true).expect("set_nonblocking");
         let addr = listener.local_addr().expect("local_addr");
         let (tx, rx) = oneshot::channel();

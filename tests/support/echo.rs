@@ -5,14 +5,16 @@
 //! `{"name", "method", "path", "query", "args", "headers", "body", "url", "origin"}`.
 //! Header names in `headers` are lower-cased; repeated headers are joined with `", "`.
 //!
-//! `/delay/<ms>` answers after `<ms>` milliseconds. Tests can also slow down every
+//! `/delay/<ms>` answers after `<ms>` milliseconds. `/hold/…` answers only once the test
+//! calls [`EchoServer::release`] (so "still waiting" is a fact, not a guess about time);
+//! [`EchoServer::hold_all`] holds every request that way. Tests can also slow down every
 //! request ([`EchoServer::set_delay`]), fail the next few with a status
 //! ([`EchoServer::fail_next`]), and read back every request the backend received
 //! ([`EchoServer::requests`]), recorded when it arrives, before any delay.
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener as StdListener};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -20,7 +22,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Map, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
+
+use crate::ports;
 
 /// Largest request head the echo server reads before answering `431`.
 const MAX_HEAD: usize = 64 * 1024;
@@ -69,6 +73,12 @@ struct Control {
     fail_status: AtomicU32,
     /// Every request received, in arrival order.
     log: Mutex<Vec<Recorded>>,
+    /// Hold every request, not only `/hold/…`, until [`Self::gate`] opens.
+    hold_all: AtomicBool,
+    /// Open (true) once the test released held requests.
+    gate: watch::Sender<bool>,
+    /// Requests held right now whose connection is still open.
+    held: AtomicU64,
 }
 
 // === impl EchoServer ===
@@ -76,7 +86,12 @@ struct Control {
 impl EchoServer {
     /// Starts an echo backend named `name` on a fresh loopback port.
     pub fn start(name: &str) -> Self {
-        let listener = StdListener::bind("127.0.0.1:0").expect("bind echo backend");
+        Self::on(ports::listener(), name)
+    }
+
+    /// Starts an echo backend named `name` on `listener` (e.g. a
+    /// [`HeldPort`](crate::ports::HeldPort) that starts answering).
+    pub fn on(listener: StdListener, name: &str) -> Self {
         listener.set_nonblocking(true).expect("set_nonblocking");
         let addr = listener.local_addr().expect("local_addr");
         let hits = Arc::new(AtomicU64::new(0));
@@ -85,6 +100,9 @@ impl EchoServer {
             fail_remaining: AtomicU64::new(0),
             fail_status: AtomicU32::new(503),
             log: Mutex::new(Vec::new()),
+            hold_all: AtomicBool::new(false),
+            gate: watch::Sender::new(false),
+            held: AtomicU64::new(0),
         });
         let (tx, rx) = oneshot::channel();
         let state = Arc::new(State {
@@ -161,6 +179,23 @@ impl EchoServer {
         self.control.fail_remaining.store(count, Ordering::SeqCst);
     }
 
+    /// Holds every request from now on (recorded on arrival, answered only after
+    /// [`Self::release`]), as `/hold/…` requests always are.
+    pub fn hold_all(&self) {
+        self.control.hold_all.store(true, Ordering::SeqCst);
+    }
+
+    /// Answers every held request, and from now on holds none.
+    pub fn release(&self) {
+        self.control.gate.send_replace(true);
+    }
+
+    /// Requests held right now whose client (the gateway) has not closed the connection:
+    /// a held request the gateway gave up on stops counting when it hangs up.
+    pub fn held_now(&self) -> u64 {
+        self.control.held.load(Ordering::SeqCst)
+    }
+
     /// Every request received so far, in arrival order.
     pub fn requests(&self) -> Vec<Recorded> {
         self.control.log().clone()
@@ -198,8 +233,8 @@ impl Control {
     }
 
     /// Records `req` and decides how to answer it: the status override (if this
-    /// request is one of the failing ones) and the delay.
-    fn admit(&self, req: &Request) -> (Option<u16>, Duration) {
+    /// request is one of the failing ones), the delay, and whether to hold it.
+    fn admit(&self, req: &Request) -> (Option<u16>, Duration, bool) {
         let (path, query) = split_target(&req.target);
         self.log().push(Recorded {
             method: req.method.clone(),
@@ -223,7 +258,14 @@ impl Control {
         let delay = Duration::from_millis(self.delay_ms.load(Ordering::SeqCst))
             .max(delay_for(path))
             .min(MAX_DELAY);
-        (status, delay)
+        let hold = path.starts_with("/hold") || self.hold_all.load(Ordering::SeqCst);
+        (status, delay, hold)
+    }
+
+    /// Waits until the test opens the gate ([`EchoServer::release`]).
+    async fn wait_for_release(&self) {
+        let mut open = self.gate.subscribe();
+        let _ = open.wait_for(|open| *open).await;
     }
 }
 
@@ -301,7 +343,19 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, state: Arc<St
             }
         };
         state.hits.fetch_add(1, Ordering::SeqCst);
-        let (fail, delay) = state.control.admit(&req);
+        let (fail, delay, hold) = state.control.admit(&req);
+        if hold {
+            let held = &state.control.held;
+            held.fetch_add(1, Ordering::SeqCst);
+            let closed = tokio::select! {
+                () = state.control.wait_for_release() => false,
+                () = until_closed(&mut stream, &mut buf) => true,
+            };
+            held.fetch_sub(1, Ordering::SeqCst);
+            if closed {
+                return;
+            }
+        }
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
@@ -429,6 +483,12 @@ async fn read_chunked(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Vec<u
         body.extend(buf.drain(..size));
         buf.drain(..2);
     }
+}
+
+/// Returns once the peer closes `stream` (or it fails); bytes read meanwhile (a pipelined
+/// request) are kept in `buf`.
+async fn until_closed(stream: &mut TcpStream, buf: &mut Vec<u8>) {
+    while matches!(read_more(stream, buf).await, Ok(n) if n > 0) {}
 }
 
 async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<usize, u16> {

@@ -104,6 +104,16 @@ impl Decoder {
 pub struct GrpcServer {
     server: Background,
     connections: Arc<AtomicUsize>,
+    bidi_ended: Arc<AtomicUsize>,
+}
+
+/// Counts one ended [`BIDI`] call when dropped, however the handler returns.
+struct CallEnded(Arc<AtomicUsize>);
+
+impl Drop for CallEnded {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 // === impl GrpcServer ===
@@ -113,24 +123,32 @@ impl GrpcServer {
     pub fn start(name: &str) -> Self {
         let name = name.to_owned();
         let connections = Arc::new(AtomicUsize::new(0));
-        let counter = connections.clone();
+        let bidi_ended = Arc::new(AtomicUsize::new(0));
+        let (counter, ended) = (connections.clone(), bidi_ended.clone());
         let server = Background::spawn(&name.clone(), move |tcp| {
             let name = name.clone();
-            let counter = counter.clone();
+            let (counter, ended) = (counter.clone(), ended.clone());
             async move {
                 let Ok(mut conn) = h2::server::handshake(tcp).await else {
                     return;
                 };
                 counter.fetch_add(1, Ordering::Relaxed);
                 while let Some(Ok((req, respond))) = conn.accept().await {
-                    tokio::spawn(handle(req, respond, name.clone()));
+                    tokio::spawn(handle(req, respond, name.clone(), ended.clone()));
                 }
             }
         });
         Self {
             server,
             connections,
+            bidi_ended,
         }
+    }
+
+    /// [`BIDI`] calls that have ended on the backend side so far (finished, reset or cut
+    /// off with their connection).
+    pub fn bidi_calls_ended(&self) -> usize {
+        self.bidi_ended.load(Ordering::SeqCst)
     }
 
     /// HTTP/2 connections accepted so far.
@@ -177,7 +195,12 @@ async fn next_messages(body: &mut RecvStream, decoder: &mut Decoder) -> Option<V
     decoder.push(&chunk).ok()
 }
 
-async fn handle(req: Request<RecvStream>, mut respond: SendResponse<Bytes>, name: String) {
+async fn handle(
+    req: Request<RecvStream>,
+    mut respond: SendResponse<Bytes>,
+    name: String,
+    bidi_ended: Arc<AtomicUsize>,
+) {
     let path = req.uri().path().to_owned();
     let mut body = req.into_body();
     let mut decoder = Decoder::default();
@@ -208,6 +231,7 @@ async fn handle(req: Request<RecvStream>, mut respond: SendResponse<Bytes>, name
             let _ = send.send_trailers(grpc_trailers("0", None));
         }
         BIDI => {
+            let _ended = CallEnded(bidi_ended);
             let Ok(mut send) = respond.send_response(grpc_head(&name, None), false) else {
                 return;
             };

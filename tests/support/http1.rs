@@ -11,6 +11,9 @@ use crate::backend::find;
 /// How long one read or write may take. Default: 10 s.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How errors writing a request start.
+const CLOSED_WRITING: &str = "write request";
+
 /// One HTTP/1.1 connection.
 pub struct Http1<S> {
     io: S,
@@ -58,17 +61,54 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Http1<S> {
         path: &str,
         headers: &[(&str, &str)],
     ) -> Result<(), String> {
+        self.send(method, host, path, headers, None).await
+    }
+
+    /// Sends a request in one write: the head, and `body` (if any) framed by
+    /// `content-length`.
+    pub async fn send(
+        &mut self,
+        method: &str,
+        host: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<(), String> {
         let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {host}\r\n");
         for (name, value) in headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
+        if let Some(body) = body {
+            head.push_str(&format!("content-length: {}\r\n", body.len()));
+        }
         head.push_str("\r\n");
-        timed(self.io.write_all(head.as_bytes()))
+        let mut request = head.into_bytes();
+        request.extend_from_slice(body.unwrap_or_default());
+        timed(self.io.write_all(&request))
             .await?
-            .map_err(|e| format!("write request: {e}"))?;
+            .map_err(|e| format!("{CLOSED_WRITING}: {e}"))?;
         timed(self.io.flush())
             .await?
-            .map_err(|e| format!("flush request: {e}"))
+            .map_err(|e| format!("{CLOSED_WRITING} (flush): {e}"))
+    }
+
+    /// Waits until the peer closes the connection (or resets it), up to `deadline`; `Err`
+    /// when bytes arrive instead or the deadline passes.
+    pub async fn wait_closed(&mut self, deadline: Duration) -> Result<(), String> {
+        let mut chunk = [0u8; 1024];
+        match tokio::time::timeout(deadline, self.io.read(&mut chunk)).await {
+            Ok(Ok(0) | Err(_)) => Ok(()),
+            Ok(Ok(n)) => Err(format!(
+                "got {n} bytes instead of a close: {:?}",
+                String::from_utf8_lossy(&chunk[..n])
+            )),
+            Err(_) => Err(format!("still open after {deadline:?}")),
+        }
+    }
+
+    /// Whether nothing of a response has arrived yet (no byte buffered).
+    pub fn nothing_buffered(&self) -> bool {
+        self.buf.is_empty()
     }
 
     /// Reads a whole reply: head, then a body framed by `content-length`, chunked
