@@ -31,7 +31,7 @@ use pingora::modules::http::compression::ResponseCompression;
 use pingora::prelude::*;
 use pingora::protocols::http::compression::Algorithm;
 use pingora::protocols::ALPN;
-use pingora::proxy::FailToProxy;
+use pingora::proxy::{FailToProxy, RequestHeaderTimeouts};
 use pingora::ErrorType;
 
 use crate::policy::header_ops;
@@ -635,6 +635,17 @@ impl ProxyHttp for GatewayProxy {
         match ctx.grpc {
             Some(call) => error::respond_grpc_error(session, e, call).await,
             None => error::respond_error(session, e).await,
+        }
+    }
+
+    /// HTTP/1.x header read limits from the current table: the first byte within
+    /// `downstream.idleTimeout`, the whole header within `downstream.requestHeadersTimeout`.
+    fn request_header_timeouts(&self) -> RequestHeaderTimeouts {
+        let table = self.table.load();
+        let global = table.global();
+        RequestHeaderTimeouts {
+            idle: global.idle_timeout.map(Duration::from_secs),
+            total: global.request_headers_timeout,
         }
     }
 

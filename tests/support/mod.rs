@@ -14,6 +14,7 @@ pub mod http1;
 pub mod http2;
 pub mod https_echo;
 pub mod ports;
+pub mod raw_tcp;
 pub mod stream;
 pub mod tls;
 pub mod tonic_echo;
