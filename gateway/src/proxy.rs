@@ -198,9 +198,16 @@ impl ProxyHttp for GatewayProxy {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Self::CTX) -> Result<bool> {
+        // Requests pipelined behind this one on an HTTP/1.1 connection are answered in order
+        // (RFC 9112 §9.3.2) instead of closing the connection after the first.
+        session.as_downstream_mut().set_pipelining_enabled(true);
         ctx.grpc = grpc::GrpcCall::of(session.req_header());
         if !valid_target(session.req_header()) {
             respond(session, 400, Vec::new(), "invalid request target\n".into()).await?;
+            return Ok(true);
+        }
+        if missing_host(session.req_header()) {
+            respond(session, 400, Vec::new(), "missing Host header\n".into()).await?;
             return Ok(true);
         }
         let table = match ctx.table.clone() {
@@ -208,7 +215,12 @@ impl ProxyHttp for GatewayProxy {
             None => self.table.load_full(),
         };
         let global = table.global();
-        if let Some(idle) = global.idle_timeout {
+        // Only on a connection that stays open: HTTP/1.0 without `Connection: keep-alive` or
+        // a `Connection: close` request closes after the answer.
+        if let Some(idle) = global
+            .idle_timeout
+            .filter(|_| session.get_keepalive().is_some())
+        {
             session.set_keepalive(Some(idle));
         }
         let header_bytes: usize = session
@@ -727,6 +739,11 @@ fn valid_target(req: &RequestHeader) -> bool {
         || (raw == b"*" && req.method == http::Method::OPTIONS)
         || (req.method == http::Method::CONNECT && !raw.is_empty());
     form_ok && !raw.iter().any(|b| *b <= b' ' || *b == 0x7f)
+}
+
+/// An HTTP/1.1 request without `Host` (RFC 9112 §3.2: answer 400); HTTP/1.0 may omit it.
+fn missing_host(req: &RequestHeader) -> bool {
+    req.version == http::Version::HTTP_11 && !req.headers.contains_key(http::header::HOST)
 }
 
 /// Request attributes for hash and cookie balancing.
