@@ -44,8 +44,9 @@ use crate::tls::handshake::TlsInfo;
 use crate::upstream::target::hash_of;
 use crate::upstream::{Lease, PickHint, Target};
 
-/// Time allowed to open a connection to an upstream endpoint.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time allowed to open a connection to an upstream endpoint (Istio's default
+/// `connectTimeout`, which Higress keeps).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Concurrent streams Gantry opens on one HTTP/2 (gRPC) upstream connection, capped by the
 /// server's `SETTINGS_MAX_CONCURRENT_STREAMS` (Pingora's default of 1 opened a connection
 /// per in-flight request).
@@ -720,7 +721,14 @@ impl GatewayProxy {
         peer.options.idle_timeout = global.and_then(|g| g.upstream_idle_timeout);
         peer.options.connection_timeout =
             Some(read_timeout.map_or(CONNECT_TIMEOUT, |t| t.min(CONNECT_TIMEOUT)));
-        peer.options.read_timeout = read_timeout;
+        // An upstream may stay silent for the stream idle timeout at most (Envoy's
+        // `stream_idle_timeout`, which applies next to any route timeout), not forever.
+        let stream_idle = global.and_then(|g| g.stream_idle_timeout);
+        peer.options.read_timeout = match (read_timeout, stream_idle) {
+            (Some(route), Some(idle)) => Some(route.min(idle)),
+            (route, idle) => route.or(idle),
+        };
+        peer.options.write_timeout = stream_idle;
         ctx.attempts += 1;
         ctx.target = Some(target);
         ctx.lease = Some(lease);
