@@ -33,7 +33,8 @@ async fn new_names_resolve_together_while_the_old_table_serves() {
         dns.add(&name(i), LOOPBACK, 300);
     }
 
-    // First table: the old route, and one route per name whose registry does not exist yet.
+    // First table: the old route, and one Ingress per name whose registry does not exist yet
+    // (a dangling reference: rejected, so its host has no route).
     let config = ConfigDir::new();
     let fixed = Registry::fixed("old", old.addr());
     config.write_mcpbridge(std::slice::from_ref(&fixed));
@@ -55,7 +56,7 @@ async fn new_names_resolve_together_while_the_old_table_serves() {
         .eventually_backend("old.dns.example.com", "/get", "old")
         .await;
     for i in 1..=NAMES {
-        client.eventually_status(&host(i), "/get", 503).await;
+        client.eventually_status(&host(i), "/get", 404).await;
     }
 
     // One edit adds the five registries: five new names in one snapshot.
@@ -90,7 +91,7 @@ async fn new_names_resolve_together_while_the_old_table_serves() {
         let reply = client.get(&host(i), "/get").await.unwrap();
         assert_eq!(
             reply.status,
-            503,
+            404,
             "{} before the answers: {}",
             host(i),
             reply.summary()

@@ -1,5 +1,6 @@
 //! Global options from `higress-config`, compiled into each route table: response gzip,
-//! client idle timeout, request-header size limit (431), global route timeout, upstream idle
+//! client idle timeout (also the upstream stream idle timeout, as Higress pushes it), request
+//! header size limit (431) and read deadline (408), global route timeout, upstream idle
 //! timeout, `X-Real-IP`.
 
 use std::time::Duration;
@@ -25,8 +26,15 @@ pub struct GzipPolicy {
 pub struct GlobalOptions {
     /// Response compression, when enabled.
     pub gzip: Option<GzipPolicy>,
-    /// Keep-alive idle time for client connections (seconds).
+    /// Keep-alive idle time for client connections (seconds); also bounds the wait for a new
+    /// connection's first byte.
     pub idle_timeout: Option<u64>,
+    /// Time to read a whole HTTP/1.x request header (`downstream.requestHeadersTimeout`).
+    pub request_headers_timeout: Option<Duration>,
+    /// Longest silence of an upstream while a request waits on it, when no route timeout is
+    /// set: `downstream.idleTimeout`, which Higress also pushes as Envoy's
+    /// `stream_idle_timeout`.
+    pub stream_idle_timeout: Option<Duration>,
     /// Largest request header block in bytes.
     pub max_request_header_bytes: usize,
     /// Timeout applied to every route, overriding per-route ones.
@@ -74,6 +82,10 @@ impl GlobalOptions {
                 skip_etag: c.gzip.disable_on_etag_header,
             }),
             idle_timeout: (c.downstream.idle_timeout > 0).then_some(c.downstream.idle_timeout),
+            request_headers_timeout: (c.downstream.request_headers_timeout > 0)
+                .then(|| Duration::from_secs(c.downstream.request_headers_timeout)),
+            stream_idle_timeout: (c.downstream.idle_timeout > 0)
+                .then(|| Duration::from_secs(c.downstream.idle_timeout)),
             max_request_header_bytes: c.downstream.max_request_headers_kb as usize * 1024,
             route_timeout: (c.downstream.route_timeout > 0)
                 .then(|| Duration::from_secs(c.downstream.route_timeout)),

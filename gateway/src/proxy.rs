@@ -31,7 +31,7 @@ use pingora::modules::http::compression::ResponseCompression;
 use pingora::prelude::*;
 use pingora::protocols::http::compression::Algorithm;
 use pingora::protocols::ALPN;
-use pingora::proxy::FailToProxy;
+use pingora::proxy::{FailToProxy, RequestHeaderTimeouts};
 use pingora::ErrorType;
 
 use crate::policy::header_ops;
@@ -44,8 +44,9 @@ use crate::tls::handshake::TlsInfo;
 use crate::upstream::target::hash_of;
 use crate::upstream::{Lease, PickHint, Target};
 
-/// Time allowed to open a connection to an upstream endpoint.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time allowed to open a connection to an upstream endpoint (Istio's default
+/// `connectTimeout`, which Higress keeps).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Concurrent streams Gantry opens on one HTTP/2 (gRPC) upstream connection, capped by the
 /// server's `SETTINGS_MAX_CONCURRENT_STREAMS` (Pingora's default of 1 opened a connection
 /// per in-flight request).
@@ -194,9 +195,16 @@ impl ProxyHttp for GatewayProxy {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Self::CTX) -> Result<bool> {
+        // Requests pipelined behind this one on an HTTP/1.1 connection are answered in order
+        // (RFC 9112 §9.3.2) instead of closing the connection after the first.
+        session.as_downstream_mut().set_pipelining_enabled(true);
         ctx.grpc = grpc::GrpcCall::of(session.req_header());
         if !valid_target(session.req_header()) {
             respond(session, 400, Vec::new(), "invalid request target\n".into()).await?;
+            return Ok(true);
+        }
+        if missing_host(session.req_header()) {
+            respond(session, 400, Vec::new(), "missing Host header\n".into()).await?;
             return Ok(true);
         }
         let table = match ctx.table.clone() {
@@ -204,7 +212,12 @@ impl ProxyHttp for GatewayProxy {
             None => self.table.load_full(),
         };
         let global = table.global();
-        if let Some(idle) = global.idle_timeout {
+        // Only on a connection that stays open: HTTP/1.0 without `Connection: keep-alive` or
+        // a `Connection: close` request closes after the answer.
+        if let Some(idle) = global
+            .idle_timeout
+            .filter(|_| session.get_keepalive().is_some())
+        {
             session.set_keepalive(Some(idle));
         }
         let header_bytes: usize = session
@@ -634,6 +647,17 @@ impl ProxyHttp for GatewayProxy {
         }
     }
 
+    /// HTTP/1.x header read limits from the current table: the first byte within
+    /// `downstream.idleTimeout`, the whole header within `downstream.requestHeadersTimeout`.
+    fn request_header_timeouts(&self) -> RequestHeaderTimeouts {
+        let table = self.table.load();
+        let global = table.global();
+        RequestHeaderTimeouts {
+            idle: global.idle_timeout.map(Duration::from_secs),
+            total: global.request_headers_timeout,
+        }
+    }
+
     /// A client that goes away mid-request (reset stream, closed connection) is routine, not
     /// a gateway error: logged at debug instead of Pingora's error line.
     fn suppress_error_log(&self, _session: &Session, _ctx: &Self::CTX, e: &Error) -> bool {
@@ -693,7 +717,14 @@ impl GatewayProxy {
         peer.options.idle_timeout = global.and_then(|g| g.upstream_idle_timeout);
         peer.options.connection_timeout =
             Some(read_timeout.map_or(CONNECT_TIMEOUT, |t| t.min(CONNECT_TIMEOUT)));
-        peer.options.read_timeout = read_timeout;
+        // An upstream may stay silent for the stream idle timeout at most (Envoy's
+        // `stream_idle_timeout`, which applies next to any route timeout), not forever.
+        let stream_idle = global.and_then(|g| g.stream_idle_timeout);
+        peer.options.read_timeout = match (read_timeout, stream_idle) {
+            (Some(route), Some(idle)) => Some(route.min(idle)),
+            (route, idle) => route.or(idle),
+        };
+        peer.options.write_timeout = stream_idle;
         ctx.attempts += 1;
         ctx.target = Some(target);
         ctx.lease = Some(lease);
@@ -712,6 +743,11 @@ fn valid_target(req: &RequestHeader) -> bool {
         || (raw == b"*" && req.method == http::Method::OPTIONS)
         || (req.method == http::Method::CONNECT && !raw.is_empty());
     form_ok && !raw.iter().any(|b| *b <= b' ' || *b == 0x7f)
+}
+
+/// An HTTP/1.1 request without `Host` (RFC 9112 §3.2: answer 400); HTTP/1.0 may omit it.
+fn missing_host(req: &RequestHeader) -> bool {
+    req.version == http::Version::HTTP_11 && !req.headers.contains_key(http::header::HOST)
 }
 
 /// Request attributes for hash and cookie balancing.

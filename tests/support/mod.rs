@@ -16,6 +16,7 @@ pub mod http2;
 pub mod https_echo;
 pub mod load;
 pub mod ports;
+pub mod raw_tcp;
 pub mod stream;
 pub mod subcommand;
 pub mod tls;

@@ -68,6 +68,10 @@ pub struct Downstream {
     pub http2: Http2,
     /// Timeout for every route, seconds (default 0 = per-route only).
     pub route_timeout: u64,
+    /// Gantry extension (Envoy's `request_headers_timeout`; Higress has no such key): time to
+    /// read a whole HTTP/1.x request header, seconds, from accept for a connection's first
+    /// request and from the first byte for later ones; past it 408 (default 60; 0 = none).
+    pub request_headers_timeout: u64,
 }
 
 /// `downstream.http2`.
@@ -127,6 +131,7 @@ impl Default for Downstream {
             connection_buffer_limits: 32768,
             http2: Http2::default(),
             route_timeout: 0,
+            request_headers_timeout: 60,
         }
     }
 }
@@ -266,9 +271,16 @@ mod tests {
 
     #[test]
     fn parses_over_defaults() {
-        let c = HigressConfig::parse("downstream:\n  idleTimeout: 30\ngzip:\n  enable: false\n")
-            .unwrap();
+        let c = HigressConfig::parse(
+            "downstream:\n  idleTimeout: 30\n  requestHeadersTimeout: 5\ngzip:\n  enable: false\n",
+        )
+        .unwrap();
         assert_eq!(c.downstream.idle_timeout, 30);
+        assert_eq!(c.downstream.request_headers_timeout, 5);
+        assert_eq!(
+            HigressConfig::default().downstream.request_headers_timeout,
+            60
+        );
         assert_eq!(c.downstream.max_request_headers_kb, 60);
         assert!(!c.gzip.enable);
         assert_eq!(c.gzip.min_content_length, 1024);

@@ -99,7 +99,7 @@ use subrequest::{BodyMode, Ctx as SubrequestCtx};
 
 pub use proxy_cache::range_filter::{range_header_filter, MultiRangeInfo, RangeType};
 pub use proxy_purge::PurgeStatus;
-pub use proxy_trait::{FailToProxy, ProxyHttp, ProxyWarnLogContext};
+pub use proxy_trait::{FailToProxy, ProxyHttp, ProxyWarnLogContext, RequestHeaderTimeouts};
 
 pub mod prelude {
     pub use crate::{http_proxy, http_proxy_service, ProxyHttp, ProxyWarnLogContext, Session};
@@ -347,23 +347,33 @@ where
             }
             Err(mut e) => {
                 e.as_down();
-                if matches!(e.etype, InvalidHTTPHeader) {
+                // Gantry patch: a header not complete within its time limit gets 408 (as
+                // Envoy's request_headers_timeout), and a client that hangs up or stalls
+                // while sending its header is routine: logged at debug, not error.
+                let status = match e.etype {
+                    InvalidHTTPHeader => Some(400),
+                    ReadTimedout => Some(408),
+                    _ => None,
+                };
+                if status.is_some() || matches!(e.etype, ConnectionClosed | ReadError) {
                     debug!(
                         "Fail to proxy: {e}, downstream session type: {}",
                         downstream_session.session_type()
                     );
-                    downstream_session
-                        .respond_error(400)
-                        .await
-                        .unwrap_or_else(|e| {
-                            error!("failed to send error response to downstream: {e}");
-                        });
                 } else {
                     // otherwise the connection must be broken, no need to send anything
                     error!(
                         "Fail to proxy: {e}, downstream session type: {}",
                         downstream_session.session_type()
                     );
+                }
+                if let Some(status) = status {
+                    downstream_session
+                        .respond_error(status)
+                        .await
+                        .unwrap_or_else(|e| {
+                            debug!("failed to send error response to downstream: {e}");
+                        });
                 }
                 downstream_session.shutdown().await;
                 return None;
@@ -1564,6 +1574,8 @@ where
     ) -> Option<ReusedHttpStream> {
         // Extract user context from the previous request before the session is moved into the Box
         let prev_user_ctx = session.take_connection_user_context();
+        // Gantry patch: the header read follows the app's current time limits.
+        session.set_request_header_timeouts(self.inner.request_header_timeouts());
 
         let session = Box::new(session);
 
@@ -1603,6 +1615,10 @@ where
 
     fn server_options(&self) -> Option<&HttpServerOptions> {
         self.server_options.as_ref()
+    }
+
+    fn request_header_timeouts(&self) -> RequestHeaderTimeouts {
+        self.inner.request_header_timeouts()
     }
 
     fn h2_options(&self) -> Option<H2Options> {

@@ -22,6 +22,8 @@ use proxy_cache::range_filter::{self};
 use std::any::Any;
 use std::time::Duration;
 
+pub use pingora_core::protocols::http::v1::server::RequestHeaderTimeouts;
+
 /// Context for proxy warning logs that can be suppressed by
 /// [`ProxyHttp::suppress_proxy_warn_log`].
 ///
@@ -541,6 +543,13 @@ pub trait ProxyHttp {
         _ctx: &mut Self::CTX,
         _prev_ctx: Box<dyn Any + Send + Sync>,
     ) {
+    }
+
+    /// Gantry patch: time limits for reading a downstream HTTP/1.x request header, asked for
+    /// each new connection and before each request (so they may follow live configuration).
+    /// See [`RequestHeaderTimeouts`]; the default sets none (Pingora's behaviour).
+    fn request_header_timeouts(&self) -> RequestHeaderTimeouts {
+        RequestHeaderTimeouts::default()
     }
 
     /// A value of true means that the log message will be suppressed. The default value is false.

@@ -22,8 +22,9 @@ use bytes::BytesMut;
 use log::{debug, error};
 use std::any::Any;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use crate::protocols::http::v1::server::{accepted_at, RequestHeaderTimeouts};
 use crate::protocols::http::v2::server;
 use crate::protocols::http::{ReusableHttpStream, ServerSession};
 use crate::protocols::Digest;
@@ -32,6 +33,64 @@ use crate::protocols::ALPN;
 
 // https://datatracker.ietf.org/doc/html/rfc9113#section-3.4
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Gantry patch: how long the h2c preface sniff waits for a byte when
+/// [`HttpServerApp::request_header_timeouts`] sets no limit (the keep-alive timeout a new
+/// HTTP/1.x connection gets).
+const H2C_SNIFF_DEFAULT_WAIT: Duration = Duration::from_secs(60);
+
+/// Gantry patch: what the h2c preface sniff found.
+enum Preface {
+    /// The whole HTTP/2 connection preface.
+    H2,
+    /// Bytes that are not the preface: HTTP/1.x.
+    H1,
+    /// The stream cannot be peeked.
+    Unknown,
+    /// Nothing usable within the time limits, or the client went away: close.
+    Gone,
+}
+
+/// Gantry patch: peeks at the first bytes of a cleartext connection and decides as soon as
+/// they differ from the HTTP/2 preface (most HTTP/1.x requests after one byte), instead of
+/// waiting for all 24 bytes, which a short request such as `GET / HTTP/1.0\r\n\r\n` never
+/// sends. The first byte must come within the first request's idle and total header limits
+/// (from accept); the rest of a preface within the total limit.
+async fn sniff_h2c_preface(stream: &mut Stream, limits: RequestHeaderTimeouts) -> Preface {
+    let start = accepted_at(&stream.get_timing_digest());
+    let total_by = limits.total.map(|t| start + t);
+    let idle_by = start + limits.idle.unwrap_or(H2C_SNIFF_DEFAULT_WAIT);
+    let mut by = total_by.map_or(idle_by, |t| t.min(idle_by));
+    let mut buf = [0u8; H2_PREFACE.len()];
+    let mut want = 1;
+    loop {
+        let left = by.saturating_duration_since(Instant::now());
+        // A cancelled peek loses the bytes it read, so a timeout always ends the connection.
+        match pingora_timeout::timeout(left, stream.try_peek(&mut buf[..want])).await {
+            Err(_) => {
+                debug!("no request (or h2c preface) within the time limits, {want} bytes wanted");
+                return Preface::Gone;
+            }
+            Ok(Err(e)) => {
+                // this error is normal when h1 reuse and close the connection
+                debug!("Read error while peeking h2c preface {e}");
+                return Preface::Gone;
+            }
+            Ok(Ok(false)) => return Preface::Unknown,
+            Ok(Ok(true)) => {}
+        }
+        if buf[..want] != H2_PREFACE[..want] {
+            return Preface::H1;
+        }
+        if want == H2_PREFACE.len() {
+            return Preface::H2;
+        }
+        if want == 1 {
+            by = total_by.unwrap_or_else(|| Instant::now() + H2C_SNIFF_DEFAULT_WAIT);
+        }
+        want = (want * 2).min(H2_PREFACE.len());
+    }
+}
 
 #[async_trait]
 /// This trait defines the interface of a transport layer (TCP or TLS) application.
@@ -166,6 +225,10 @@ impl HttpPersistentSettings {
         session.set_keepalive(keepalive_timeout);
         session.set_keepalive_reuses_remaining(keepalive_reuses_remaining);
 
+        // Gantry patch: a reused connection's header timers start with the next request,
+        // not at accept.
+        session.set_header_timer_start(None);
+
         // Carry user context into the session for the proxy layer to consume
         session.set_connection_user_context(user_context);
 
@@ -245,6 +308,12 @@ pub trait HttpServerApp {
         None
     }
 
+    /// Gantry patch: time limits for reading HTTP/1.x request headers, asked for each new
+    /// cleartext connection (the h2c preface sniff follows them too). The default sets none.
+    fn request_header_timeouts(&self) -> RequestHeaderTimeouts {
+        RequestHeaderTimeouts::default()
+    }
+
     async fn http_cleanup(&self) {}
 
     #[doc(hidden)]
@@ -280,20 +349,14 @@ where
         }
         // try to read h2 preface
         else if h2c && !custom {
-            let mut buf = [0u8; H2_PREFACE.len()];
-            let peeked = stream
-                .try_peek(&mut buf)
-                .await
-                .map_err(|e| {
-                    // this error is normal when h1 reuse and close the connection
-                    debug!("Read error while peeking h2c preface {e}");
-                    e
-                })
-                .ok()?;
-            // not all streams support peeking
-            if peeked {
+            // Gantry patch: decide on the first differing byte, within the header limits.
+            match sniff_h2c_preface(&mut stream, self.request_header_timeouts()).await {
+                Preface::H2 => h2c = true,
                 // turn off h2c (use h1) if h2 preface doesn't exist
-                h2c = buf == H2_PREFACE;
+                Preface::H1 => h2c = false,
+                // not all streams support peeking
+                Preface::Unknown => {}
+                Preface::Gone => return None,
             }
         }
         if h2c || matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {

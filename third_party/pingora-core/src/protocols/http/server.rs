@@ -17,7 +17,7 @@
 use super::custom::server::Session as SessionCustom;
 use super::error_resp;
 use super::subrequest::server::HttpSession as SessionSubrequest;
-use super::v1::server::HttpSession as SessionV1;
+use super::v1::server::{HttpSession as SessionV1, RequestHeaderTimeouts};
 use super::v2::server::{HttpSession as SessionV2, Idle};
 use super::HttpTask;
 use crate::custom_session;
@@ -28,7 +28,7 @@ use http::{header::AsHeaderName, HeaderMap};
 use pingora_error::{Error, Result};
 use pingora_http::{RequestHeader, ResponseHeader};
 use std::any::Any;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A reusable HTTP/1.x stream and bytes already read for the next request.
 #[derive(Debug)]
@@ -369,6 +369,23 @@ impl Session {
             s.take_connection_user_context()
         } else {
             None
+        }
+    }
+
+    /// Gantry patch: sets the time limits for reading an HTTP/1.x request header (see
+    /// [`RequestHeaderTimeouts`]). A noop for other session types.
+    pub fn set_request_header_timeouts(&mut self, timeouts: RequestHeaderTimeouts) {
+        if let Self::H1(s) = self {
+            s.set_request_header_timeouts(timeouts);
+        }
+    }
+
+    /// Gantry patch: when an HTTP/1.x request's header timers started (default: at accept);
+    /// `None` starts them with the request, as on a reused keep-alive connection. A noop for
+    /// other session types.
+    pub fn set_header_timer_start(&mut self, start: Option<Instant>) {
+        if let Self::H1(s) = self {
+            s.set_header_timer_start(start);
         }
     }
 

@@ -358,7 +358,8 @@ impl HttpSession {
                     HeaderParseState::Invalid(e) => {
                         return self.fail_response_header_read(Error::because(
                             InvalidHTTPHeader,
-                            format!("buf: {}", self.response_header_read_buf.escape_ascii()),
+                            // Gantry patch: a short excerpt without credentials.
+                            format!("buf: {}", head_excerpt(&self.response_header_read_buf)),
                             e,
                         ));
                     }

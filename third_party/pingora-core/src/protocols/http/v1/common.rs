@@ -36,6 +36,48 @@ pub const CRLF: &[u8; 2] = b"\r\n";
 pub(super) const HEADER_SECTION_END: &[u8; 4] = b"\r\n\r\n";
 pub const HEADER_KV_DELIMITER: &[u8; 2] = b": ";
 
+/// Gantry patch: longest excerpt of a malformed message head kept in an error (and so in
+/// logs), in escaped bytes.
+pub(super) const HEAD_EXCERPT_LEN: usize = 256;
+
+/// Gantry patch: header names whose values are credentials, never copied into errors.
+fn is_credential_header(name: &[u8]) -> bool {
+    let name = name.trim_ascii().to_ascii_lowercase();
+    matches!(
+        name.as_slice(),
+        b"authorization" | b"proxy-authorization" | b"cookie" | b"set-cookie"
+    ) || [&b"token"[..], b"secret", b"password", b"api-key", b"apikey", b"auth"]
+        .iter()
+        .any(|w| name.windows(w.len()).any(|x| x == *w))
+}
+
+/// Gantry patch: an excerpt of a malformed message head for an error message: at most
+/// [`HEAD_EXCERPT_LEN`] escaped bytes, with the values of credential headers redacted.
+pub(super) fn head_excerpt(head: &[u8]) -> String {
+    let mut out = String::new();
+    for (i, line) in head.split(|b| *b == b'\n').enumerate() {
+        if out.len() >= HEAD_EXCERPT_LEN {
+            break;
+        }
+        if i > 0 {
+            out.push_str("\\n");
+        }
+        match line.iter().position(|b| *b == b':') {
+            Some(colon) if i > 0 && is_credential_header(&line[..colon]) => {
+                out.push_str(&line[..=colon].escape_ascii().to_string());
+                out.push_str(" <redacted>");
+            }
+            _ => out.push_str(&line.escape_ascii().to_string()),
+        }
+    }
+    if out.len() > HEAD_EXCERPT_LEN || head.len() > HEAD_EXCERPT_LEN {
+        // escaped output is ASCII, so any byte index is a char boundary
+        out.truncate(HEAD_EXCERPT_LEN);
+        out.push_str(&format!("... ({} bytes)", head.len()));
+    }
+    out
+}
+
 pub(super) enum HeaderParseState {
     Complete(usize),
     Partial,

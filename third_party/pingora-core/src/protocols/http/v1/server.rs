@@ -29,7 +29,7 @@ use pingora_timeout::timeout;
 use regex::bytes::Regex;
 use std::any::Any;
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::body::{BodyReader, BodyWriter};
@@ -39,7 +39,7 @@ use crate::protocols::http::{
     authority::validate_request_authority, body_buffer::FixedBuffer, date, HttpTask,
     ReusableHttpStream,
 };
-use crate::protocols::{Digest, SocketAddr, Stream};
+use crate::protocols::{Digest, SocketAddr, Stream, TimingDigest};
 use crate::utils::{BufRef, KVRef};
 
 /// Tracks which writer is currently processing a task.
@@ -71,6 +71,34 @@ impl ProxyTaskState {
     fn header_writer(&mut self) -> &mut HeaderWriter {
         self.header_writer.get_or_insert_with(HeaderWriter::new)
     }
+}
+
+/// Gantry patch: time limits for reading an HTTP/1.x request header.
+///
+/// A connection's first request counts both limits from accept (the L4 timing digest); a
+/// request on a reused keep-alive connection counts `idle` from the start of its wait and
+/// `total` from its first byte. Both `None` (the default) keep Pingora's behaviour: the
+/// keep-alive or read timeout between reads, and no total limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestHeaderTimeouts {
+    /// Longest wait for the first byte of a request; past it the connection is closed.
+    pub idle: Option<Duration>,
+    /// Longest time to read a whole request header; past it a partial header fails with
+    /// `ReadTimedout` and a connection that sent nothing is closed.
+    pub total: Option<Duration>,
+}
+
+/// Gantry patch: when the connection behind `timing` was accepted (its lowest layer's
+/// `established_ts`), as an [`Instant`]; now when unknown.
+pub(crate) fn accepted_at(timing: &[Option<TimingDigest>]) -> Instant {
+    let now = Instant::now();
+    timing
+        .first()
+        .and_then(Option::as_ref)
+        .filter(|t| t.established_ts != SystemTime::UNIX_EPOCH)
+        .and_then(|t| SystemTime::now().duration_since(t.established_ts).ok())
+        .and_then(|age| now.checked_sub(age))
+        .unwrap_or(now)
 }
 
 /// The HTTP 1.x server session
@@ -158,6 +186,11 @@ pub struct HttpSession {
     /// [`super::super::HttpPersistentSettings`] into the next session.
     /// Scoped narrowly so it cannot affect FIN / `abort_on_close` semantics.
     pipelined_idle_bytes_stashed: bool,
+    /// Gantry patch: limits on reading the request header, see [`RequestHeaderTimeouts`].
+    header_timeouts: RequestHeaderTimeouts,
+    /// Gantry patch: when this request's header timers started, if before its first byte:
+    /// the accept time for a connection's first request, `None` on a reused connection.
+    header_timer_start: Option<Instant>,
 }
 
 impl HttpSession {
@@ -193,7 +226,6 @@ impl HttpSession {
             body_bytes_read: 0,
             retry_buffer: None,
             upgraded: false,
-            digest,
             min_send_rate: None,
             ignore_info_resp: false,
             // default on to avoid rejecting requests after body as pipelined
@@ -206,17 +238,60 @@ impl HttpSession {
             pipelining_enabled: false,
             pipelined_prefix: None,
             pipelined_idle_bytes_stashed: false,
+            header_timeouts: RequestHeaderTimeouts::default(),
+            header_timer_start: Some(accepted_at(&digest.timing_digest)),
+            digest,
         }
     }
 
+    /// Gantry patch: one read of the request header within its time limits: the first byte
+    /// within `idle` (from `timer_start`, else now), the whole header by `deadline`.
     async fn read_request_buf(
         &mut self,
         buf: &mut BytesMut,
         already_read: usize,
+        deadline: Option<Instant>,
+        timer_start: Option<Instant>,
     ) -> Result<Option<usize>> {
+        let idle_deadline = match (already_read, self.header_timeouts.idle) {
+            (0, Some(idle)) => Some(timer_start.unwrap_or_else(Instant::now) + idle),
+            _ => None,
+        };
+        let deadline = match (deadline, idle_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let Some(deadline) = deadline else {
+            return self.read_request_buf_once(buf, already_read).await;
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        match timeout(left, self.read_request_buf_once(buf, already_read)).await {
+            Ok(res) => res,
+            Err(_) if already_read == 0 => {
+                debug!("no request within the request header time limits, closing");
+                Ok(None)
+            }
+            Err(_) => Error::e_explain(
+                ReadTimedout,
+                format!(
+                    "request header not complete within {:?}, bytes already read: {already_read}",
+                    self.header_timeouts.total.unwrap_or_default()
+                ),
+            ),
+        }
+    }
+
+    async fn read_request_buf_once(
+        &mut self,
+        buf: &mut BytesMut,
+        already_read: usize,
+    ) -> Result<Option<usize>> {
+        // Gantry patch: with an idle limit set, it alone bounds the wait for the first byte.
+        let idle_bounded = already_read == 0 && self.header_timeouts.idle.is_some();
         let read_result = {
             let read_event = self.underlying_stream.read_buf(buf);
             match self.keepalive_timeout {
+                _ if idle_bounded => read_event.await,
                 KeepaliveStatus::Timeout(d) => match timeout(d, read_event).await {
                     Ok(res) => res,
                     Err(e) => {
@@ -276,8 +351,6 @@ impl HttpSession {
     /// Return `Ok(None)` when the client closed the connection without sending any data, which
     /// is common on a reused connection.
     pub async fn read_request(&mut self) -> Result<Option<usize>> {
-        const MAX_ERR_BUF_LEN: usize = 2048;
-
         self.buf.clear();
         // Account parsing a fully buffered request against Tokio's cooperative task budget. Do
         // this before taking the prefix so cancellation cannot discard bytes between sessions.
@@ -304,6 +377,14 @@ impl HttpSession {
         let mut already_read = buf.len();
         let mut skip_next_read = already_read != 0;
         let mut detached_suffix = None;
+        // Gantry patch: the total header deadline, from accept for a connection's first
+        // request, else from the request's first byte.
+        let timer_start = self.header_timer_start.take();
+        let total = self.header_timeouts.total;
+        let mut deadline = timer_start.zip(total).map(|(start, t)| start + t);
+        if already_read > 0 && deadline.is_none() {
+            deadline = total.map(|t| Instant::now() + t);
+        }
         loop {
             if already_read > MAX_HEADER_SIZE {
                 /* NOTE: this check only blocks second read. The first large read is allowed
@@ -323,8 +404,14 @@ impl HttpSession {
             // this request and is waiting for our response).
             if skip_next_read {
                 skip_next_read = false;
-            } else if let Some(n) = self.read_request_buf(&mut buf, already_read).await? {
+            } else if let Some(n) = self
+                .read_request_buf(&mut buf, already_read, deadline, timer_start)
+                .await?
+            {
                 already_read += n;
+                if deadline.is_none() {
+                    deadline = total.map(|t| Instant::now() + t);
+                }
             } else {
                 return Ok(None);
             }
@@ -427,6 +514,7 @@ impl HttpSession {
                             self.set_keepalive(None);
                         }
                         self.validate_request()?;
+                        self.reconcile_content_length()?;
 
                         return Ok(Some(s));
                     }
@@ -454,20 +542,20 @@ impl HttpSession {
                                 already_read = buf.len();
                             } else {
                                 debug!("Invalid request header from {:?}", self.underlying_stream);
-                                buf.truncate(MAX_ERR_BUF_LEN);
+                                // Gantry patch: a short excerpt without credentials.
                                 return Error::e_because(
                                     InvalidHTTPHeader,
-                                    format!("buf: {}", buf.escape_ascii()),
+                                    format!("buf: {}", head_excerpt(&buf)),
                                     e,
                                 );
                             }
                         }
                         _ => {
                             debug!("Invalid request header from {:?}", self.underlying_stream);
-                            buf.truncate(MAX_ERR_BUF_LEN);
+                            // Gantry patch: a short excerpt without credentials.
                             return Error::e_because(
                                 InvalidHTTPHeader,
-                                format!("buf: {:?}", buf.as_bstr()),
+                                format!("buf: {}", head_excerpt(&buf)),
                                 e,
                             );
                         }
@@ -510,6 +598,25 @@ impl HttpSession {
             }
         }
 
+        Ok(())
+    }
+
+    /// Gantry patch: repeated or comma-listed identical `Content-Length` values (accepted by
+    /// [`Self::validate_request`]) become one value, so the request is forwarded with one
+    /// unambiguous length (RFC 9110 section 8.6).
+    fn reconcile_content_length(&mut self) -> Result<()> {
+        let Some(req) = self.request_header.as_deref_mut() else {
+            return Ok(());
+        };
+        if req.headers.contains_key(TRANSFER_ENCODING)
+            || !req.headers.contains_key(CONTENT_LENGTH)
+            || content_length_is_single_token(&req.headers)
+        {
+            return Ok(());
+        }
+        if let Some(len) = content_length_for_framing(&req.headers)? {
+            req.insert_header(CONTENT_LENGTH, len.to_string())?;
+        }
         Ok(())
     }
 
@@ -1326,6 +1433,18 @@ impl HttpSession {
         } else {
             self.set_keepalive(keepalive);
         }
+    }
+
+    /// Gantry patch: sets the time limits for reading the request header, see
+    /// [`RequestHeaderTimeouts`]. Call before [`Self::read_request`].
+    pub fn set_request_header_timeouts(&mut self, timeouts: RequestHeaderTimeouts) {
+        self.header_timeouts = timeouts;
+    }
+
+    /// Gantry patch: when this request's header timers started (default: at accept). `None`
+    /// starts them with the request itself, as on a reused keep-alive connection.
+    pub fn set_header_timer_start(&mut self, start: Option<Instant>) {
+        self.header_timer_start = start;
     }
 
     /// Sets the downstream read timeout. This will trigger if we're unable

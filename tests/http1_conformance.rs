@@ -1,0 +1,206 @@
+//! HTTP/1.1 conformance over raw TCP (RFC 9112): pipelined requests are all answered, in
+//! order, on the same connection; a request without headers shorter than the HTTP/2 preface
+//! is answered on the h2c-enabled port; HTTP/1.1 without `Host` gets 400 (HTTP/1.0 may omit
+//! it); repeated identical `Content-Length` values reach the backend as one, differing ones
+//! get 400 and never reach it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use gantry_tests::http1::Http1;
+use gantry_tests::raw_tcp::{connect, excerpt, exchange, statuses, Ending};
+use gantry_tests::{ConfigDir, EchoServer, Gantry, Ingress, Path, Registry};
+use tokio::io::AsyncWriteExt;
+
+/// The host routed to the echo backend.
+const HOST: &str = "echo.example.com";
+
+/// How long a raw exchange waits for the gateway to answer and close.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A gateway with `HOST` and the host-less prefix `/any` routed to `echo`.
+async fn gateway(echo: &EchoServer) -> Gantry {
+    let config = ConfigDir::new();
+    config.write_mcpbridge(&[Registry::fixed("echo", echo.addr())]);
+    config.write_ingress(&Ingress::host_route("echo", HOST, "echo.static"));
+    config.write_ingress(&Ingress::route(
+        "any-host",
+        None,
+        Path::prefix("/any"),
+        "echo.static",
+    ));
+    let gw = Gantry::start(config).await;
+    gw.client().eventually_backend(HOST, "/get", "echo").await;
+    gw
+}
+
+#[tokio::test]
+async fn pipelined_requests_are_all_answered_in_order() {
+    let echo = EchoServer::start("echo");
+    let gw = gateway(&echo).await;
+    echo.take_requests();
+    let pipeline = format!(
+        "GET /get?n=1 HTTP/1.1\r\nHost: {HOST}\r\n\r\n\
+         POST /post?n=2 HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 5\r\n\r\nhello\
+         GET /get?n=3 HTTP/1.1\r\nHost: nowhere.invalid\r\n\r\n\
+         GET /get?n=4 HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
+    );
+    let mut stream = connect(gw.http_port()).await;
+    stream.write_all(pipeline.as_bytes()).await.unwrap();
+    let mut conn = Http1::new(stream);
+    let mut seen = Vec::new();
+    for n in 1..=4 {
+        let reply = conn
+            .read_reply()
+            .await
+            .unwrap_or_else(|e| panic!("reply {n} of 4 ({seen:?} so far): {e}"));
+        let arg = match reply.status {
+            200 => reply.json()["args"]["n"].as_str().unwrap_or("?").to_owned(),
+            _ => "-".to_owned(),
+        };
+        seen.push((reply.status, arg));
+    }
+    let want = [(200, "1"), (200, "2"), (404, "-"), (200, "4")];
+    let want: Vec<(u16, String)> = want.iter().map(|(s, n)| (*s, n.to_string())).collect();
+    assert_eq!(seen, want, "replies (status, args.n) in order");
+    // The same connection serves a fifth request afterwards.
+    let fifth = conn.get(HOST, "/get?n=5").await.unwrap();
+    assert_eq!(fifth.status, 200, "{}", fifth.summary());
+    let paths: Vec<(String, String, String)> = echo
+        .take_requests()
+        .into_iter()
+        .map(|r| (r.body_text(), r.method, r.query))
+        .map(|(b, m, q)| (m, q, b))
+        .collect();
+    let want: Vec<(String, String, String)> = [
+        ("GET", "n=1", ""),
+        ("POST", "n=2", "hello"),
+        ("GET", "n=4", ""),
+        ("GET", "n=5", ""),
+    ]
+    .iter()
+    .map(|(m, q, b)| (m.to_string(), q.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(paths, want, "what the backend received, in order");
+}
+
+#[tokio::test]
+async fn requests_shorter_than_the_h2_preface_are_answered() {
+    let echo = EchoServer::start("echo");
+    let gw = gateway(&echo).await;
+    for request in [
+        &b"GET / HTTP/1.0\r\n\r\n"[..],
+        b"GET /any HTTP/1.0\r\n\r\n",
+        b"PUT /any HTTP/1.0\r\n\r\n",
+    ] {
+        let ending = exchange(gw.http_port(), request, WAIT).await;
+        let got = statuses(ending.bytes());
+        assert!(
+            matches!(ending, Ending::Closed(_)) && got.len() == 1,
+            "{:?}: want one answer and a close, got {ending:?} ({})",
+            String::from_utf8_lossy(request),
+            excerpt(ending.bytes())
+        );
+    }
+}
+
+#[tokio::test]
+async fn host_is_required_from_http_1_1_only() {
+    let echo = EchoServer::start("echo");
+    let gw = gateway(&echo).await;
+    echo.take_requests();
+    // HTTP/1.0 without Host reaches the host-less route.
+    let ending = exchange(gw.http_port(), b"GET /any/ten HTTP/1.0\r\n\r\n", WAIT).await;
+    assert_eq!(
+        statuses(ending.bytes()),
+        [200],
+        "{}",
+        excerpt(ending.bytes())
+    );
+    // HTTP/1.1 without Host is rejected before routing, in origin and absolute form.
+    for request in [
+        "GET /any/eleven HTTP/1.1\r\nUser-Agent: raw\r\n\r\n".to_owned(),
+        format!("GET http://{HOST}/any/absolute HTTP/1.1\r\nUser-Agent: raw\r\n\r\n"),
+    ] {
+        let ending = exchange(gw.http_port(), request.as_bytes(), WAIT).await;
+        assert_eq!(
+            statuses(ending.bytes()),
+            [400],
+            "{request:?}: {}",
+            excerpt(ending.bytes())
+        );
+    }
+    let paths: Vec<String> = echo.take_requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/any/ten"], "requests the backend received");
+}
+
+#[tokio::test]
+async fn identical_content_lengths_are_forwarded_as_one() {
+    let echo = EchoServer::start("echo");
+    let gw = gateway(&echo).await;
+    for (what, lengths) in [
+        ("a comma list", "Content-Length: 5, 5\r\n"),
+        ("two lines", "Content-Length: 5\r\nContent-Length: 5\r\n"),
+        (
+            "a list and a line",
+            "Content-Length: 5,5\r\ncontent-length: 5\r\n",
+        ),
+    ] {
+        echo.take_requests();
+        let request = format!(
+            "POST /post HTTP/1.1\r\nHost: {HOST}\r\n{lengths}Connection: close\r\n\r\nhello"
+        );
+        let ending = exchange(gw.http_port(), request.as_bytes(), WAIT).await;
+        assert_eq!(
+            statuses(ending.bytes()),
+            [200],
+            "{what}: {}",
+            excerpt(ending.bytes())
+        );
+        let seen = echo.take_requests();
+        assert_eq!(seen.len(), 1, "{what}: backend requests");
+        let lengths: Vec<&str> = seen[0]
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "content-length")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(
+            lengths,
+            ["5"],
+            "{what}: Content-Length headers the backend saw"
+        );
+        assert_eq!(seen[0].body_text(), "hello", "{what}: body");
+    }
+}
+
+#[tokio::test]
+async fn differing_content_lengths_are_rejected() {
+    let echo = EchoServer::start("echo");
+    let gw = gateway(&echo).await;
+    echo.take_requests();
+    for (what, lengths) in [
+        ("a comma list", "Content-Length: 5, 6\r\n"),
+        ("two lines", "Content-Length: 5\r\nContent-Length: 6\r\n"),
+    ] {
+        let request = format!(
+            "POST /post HTTP/1.1\r\nHost: {HOST}\r\n{lengths}\r\nhello!GET /get HTTP/1.1\r\n"
+        );
+        let ending = exchange(gw.http_port(), request.as_bytes(), WAIT).await;
+        assert_eq!(
+            statuses(ending.bytes()),
+            [400],
+            "{what}: {}",
+            excerpt(ending.bytes())
+        );
+        assert!(
+            matches!(ending, Ending::Closed(_)),
+            "{what}: the connection stays open after a framing error"
+        );
+    }
+    assert_eq!(
+        echo.take_requests().len(),
+        0,
+        "requests that reached the backend"
+    );
+}
