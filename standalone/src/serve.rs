@@ -2,6 +2,8 @@
 //!
 //! The control plane (store watcher, compiler, discovery, admin API) runs on its own small
 //! Tokio runtime; Pingora runs the data plane on the main thread with one worker per core.
+//! Start: resolve `--data-dir`, raise the open-file limit, derive the connection limit,
+//! check the ports, start the control plane, then run the data plane until a stop signal.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,14 +12,18 @@ use std::time::Duration;
 use anyhow::Context;
 use config_store::{ConfigStore, DirStore, WatchOptions};
 use console_api::{ConsoleState, StatusSource};
-use gateway::server::Listeners;
+use gateway::server::{Listeners, ReloadHook, ServerOptions};
 use gateway::{CompileOptions, Discovery, Gateway};
 
 use crate::cli::{ListenArgs, ServeArgs};
-use crate::{config_url, listen};
+use crate::data_dir::DataDir;
+use crate::{config_url, fd_limit, listen};
 
 /// How often DNS-backed upstreams are re-resolved.
 const DNS_REFRESH: Duration = Duration::from_secs(10);
+
+/// Pending connections the admin listener queues.
+const ADMIN_BACKLOG: u32 = 1024;
 
 /// A started control plane.
 pub struct ControlPlane {
@@ -26,26 +32,46 @@ pub struct ControlPlane {
     /// The gateway whose table the proxy serves.
     pub gateway: Arc<Gateway>,
     /// The config store; its watchers and reload task live as long as it does.
-    _store: DirStore,
+    store: DirStore,
 }
 
 /// Runs `gantry serve` until the process is signalled.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let root = config_url::resolve(&args.config.config)?;
-    preflight(&args.listen)?;
+    let data_dir = DataDir::resolve(args.process.data_dir.as_deref())?;
+    let fds = fd_limit::raise();
+    let max_connections = fd_limit::max_connections(args.process.max_connections, fds);
+    tracing::info!(
+        open_files = fds.now,
+        raised_from = fds.before,
+        max_connections = max_connections.unwrap_or(0),
+        data_dir = %data_dir.path().display(),
+        "process limits"
+    );
+    if !args.process.upgrade {
+        // On upgrade the running gantry holds the ports; its sockets are taken over.
+        preflight(&args.listen)?;
+    }
     let watch = WatchOptions {
         mode: args.watch,
         poll_interval: args.poll_interval,
     };
     let control = start_control_plane(&root, watch, args.config.class_filter(), &args.listen)?;
-    run_proxy(&args.listen, &control)
+    let options = ServerOptions {
+        max_connections,
+        drain_timeout: args.process.drain_timeout,
+        upgrade: args.process.upgrade,
+        upgrade_socket: Some(data_dir.upgrade_socket()),
+        on_reload: None,
+    };
+    run_proxy(&args.listen, &control, options)
 }
 
 /// Checks every enabled listener before anything starts.
 pub fn preflight(listen: &ListenArgs) -> anyhow::Result<()> {
     listen::check(&listen.bind, listen.http_port, "--http-port")?;
     listen::check(&listen.bind, listen.https_port, "--https-port")?;
-    listen::check(&listen.bind, listen.console_port, "--console-port")
+    listen::check(&listen.console_bind, listen.console_port, "--console-port")
 }
 
 /// Opens the store, applies the first snapshot and starts following changes.
@@ -76,9 +102,8 @@ pub fn start_control_plane(
                 store: Arc::new(store.clone()),
                 status: Arc::new(GatewayStatus(gateway.clone())),
             };
-            let addr = listen::addr(&listen.bind, listen.console_port);
-            let listener = tokio::net::TcpListener::bind(&addr)
-                .await
+            let addr = listen::addr(&listen.console_bind, listen.console_port);
+            let listener = listen::admin_listener(&addr, ADMIN_BACKLOG)
                 .with_context(|| format!("cannot listen on {addr} (--console-port)"))?;
             tracing::info!("admin API on http://{addr}");
             tokio::spawn(async move {
@@ -92,18 +117,37 @@ pub fn start_control_plane(
     Ok(ControlPlane {
         runtime,
         gateway,
-        _store: store,
+        store,
     })
 }
 
-/// Runs the data plane on this thread; never returns.
-pub fn run_proxy(listen: &ListenArgs, control: &ControlPlane) -> ! {
+/// Runs the data plane on this thread until a stop signal has drained it; SIGHUP re-reads
+/// the config directory.
+pub fn run_proxy(listen: &ListenArgs, control: &ControlPlane, options: ServerOptions) -> ! {
     let on = |port: u16| (port != 0).then(|| listen::addr(&listen.bind, port));
     let listeners = Listeners {
         http: on(listen.http_port),
         https: on(listen.https_port),
     };
-    gateway::server::run_forever(&control.gateway, &listeners)
+    let options = ServerOptions {
+        on_reload: Some(control.reload_hook()),
+        ..options
+    };
+    gateway::server::run_forever(&control.gateway, &listeners, options)
+}
+
+// === impl ControlPlane ===
+
+impl ControlPlane {
+    /// Re-reads the config directory on the control-plane runtime (for SIGHUP).
+    fn reload_hook(&self) -> ReloadHook {
+        let store = self.store.clone();
+        let runtime = self.runtime.handle().clone();
+        Arc::new(move || {
+            let store = store.clone();
+            runtime.spawn(async move { store.reload().await });
+        })
+    }
 }
 
 /// The gateway's status, for the admin API.
