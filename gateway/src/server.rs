@@ -137,7 +137,7 @@ pub fn run_forever(gateway: &Gateway, listeners: &Listeners, options: ServerOpti
     }
     let signals = Signals {
         on_reload: options.on_reload,
-        upgrade: options.upgrade_socket.is_some(),
+        hand_over: options.upgrade_socket.is_some(),
     };
     server.run(RunArgs {
         shutdown_signal: Box::new(signals),
@@ -154,7 +154,8 @@ pub fn run_forever(gateway: &Gateway, listeners: &Listeners, options: ServerOpti
 /// - SIGQUIT: hand the listening sockets to a process started with `upgrade`, then drain.
 struct Signals {
     on_reload: Option<ReloadHook>,
-    upgrade: bool,
+    /// Whether SIGQUIT hands the sockets over (an upgrade socket is set).
+    hand_over: bool,
 }
 
 #[async_trait::async_trait]
@@ -173,7 +174,7 @@ impl ShutdownSignalWatch for Signals {
                 _ = term.recv() => ("SIGTERM", ShutdownSignal::GracefulTerminate),
                 _ = int.recv() => ("SIGINT", ShutdownSignal::GracefulTerminate),
                 _ = quit.recv() => {
-                    if !self.upgrade {
+                    if !self.hand_over {
                         tracing::warn!("SIGQUIT ignored: socket hand-over is off");
                         continue;
                     }
