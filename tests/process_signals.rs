@@ -87,6 +87,26 @@ async fn sigint_drains_requests_in_flight_then_exits_0() {
 }
 
 #[tokio::test]
+async fn a_client_connected_before_the_stop_is_answered() {
+    let backend = EchoServer::start("slow");
+    let mut gantry = Gantry::start(config_for(backend.addr())).await;
+    gantry.client().eventually_backend(HOST, "/", "slow").await;
+
+    // Connected, but the request only goes out once the gateway has stopped accepting.
+    let tcp = TcpStream::connect(("127.0.0.1", gantry.http_port()))
+        .await
+        .unwrap();
+    send_signal(gantry.pid(), "TERM");
+    let port = gantry.http_port();
+    eventually(DEADLINE, || refused(port)).await;
+    let mut http = Http1::new(tcp);
+    let reply = http.get(HOST, "/").await.unwrap();
+    reply.expect_backend("slow").unwrap();
+    let status = wait_exit(&mut gantry, DEADLINE).await;
+    assert_eq!(status.code(), Some(0), "{status}");
+}
+
+#[tokio::test]
 async fn drain_timeout_bounds_the_wait() {
     let backend = HoldServer::start("held");
     let mut gantry = Gantry::builder()

@@ -4,21 +4,24 @@
 //!
 //! Every accepted connection of a service takes a [`ConnectionPermit`] from the service's
 //! [`ConnectionLimit`] and gives it back when it closes. A connection *awaits* a request from
-//! accept, and again after each HTTP/1 response; it is *idle* once a read found nothing to
-//! read while it awaits, and busy again as soon as a read returns data. At the limit, a new
+//! accept (and from the end of its TLS handshake), and again after each HTTP/1 response; it
+//! is *idle* once a read found nothing to read while it awaits, and busy again as soon as a
+//! read returns data. At the limit, a new
 //! connection closes one idle connection and takes its place (as nginx reuses its "reusable"
 //! keep-alive connections, which it marks so after a read found no data); when no connection
 //! is idle the new one is refused (closed at once). A connection is only ever shed between
 //! requests, never with request bytes read or waiting to be read.
 //!
 //! HTTP/2 connections count towards the limit but are never idle here (their own idle timeout
-//! closes them). The count also tells when a draining server has no connection left
-//! ([`ConnectionLimit::open`]).
+//! closes them). When the server stops accepting, idle connections are closed, but one
+//! accepted moments before still gets its first request served
+//! ([`ConnectionLimit::wait_for_fresh`]). The count also tells when a draining server has no
+//! connection left ([`ConnectionLimit::open`]).
 
 use log::warn;
 use parking_lot::Mutex;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -75,6 +78,9 @@ pub struct ConnectionActivity {
     state: AtomicU8,
     shed: Notify,
     limit: Arc<Inner>,
+    accepted: Instant,
+    /// Whether a response was sent (the connection waited for a request again since).
+    served: AtomicBool,
 }
 
 /// One open connection's place under a [`ConnectionLimit`]; dropping it frees the place.
@@ -127,6 +133,8 @@ impl ConnectionLimit {
             state: AtomicU8::new(AWAIT),
             shed: Notify::new(),
             limit: self.inner.clone(),
+            accepted: Instant::now(),
+            served: AtomicBool::new(false),
         });
         let mut registry = self.inner.registry.lock();
         let slot = match registry.free.pop() {
@@ -162,6 +170,34 @@ impl ConnectionLimit {
         false
     }
 
+    /// Closes the idle connections except those accepted less than `grace` ago that have not
+    /// been served yet (when the server stops accepting); returns how many.
+    pub fn shed_idle_except_fresh(&self, grace: Duration) -> usize {
+        let registry = self.inner.registry.lock();
+        registry
+            .slots
+            .iter()
+            .flatten()
+            .filter(|activity| !activity.is_fresh(grace) && activity.shed())
+            .count()
+    }
+
+    /// Waits, at most `grace`, until no open connection accepted less than `grace` ago is
+    /// still without its first response.
+    pub async fn wait_for_fresh(&self, grace: Duration) {
+        let deadline = Instant::now() + grace;
+        loop {
+            let fresh = {
+                let registry = self.inner.registry.lock();
+                registry.slots.iter().flatten().any(|a| a.is_fresh(grace))
+            };
+            if !fresh || Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Closes every idle connection (when the server stops accepting); returns how many.
     pub fn shed_all_idle(&self) -> usize {
         let registry = self.inner.registry.lock();
@@ -191,12 +227,25 @@ impl ConnectionLimit {
 }
 
 impl ConnectionActivity {
-    /// The connection waits for its next request: it becomes idle (may be shed) once a read
-    /// finds nothing to read.
+    /// The connection was served and waits for its next request: it becomes idle (may be
+    /// shed) once a read finds nothing to read.
     pub fn mark_idle(&self) {
+        self.served.store(true, Ordering::Release);
+        self.mark_awaiting();
+    }
+
+    /// The connection waits for a request (e.g. after its TLS handshake).
+    pub fn mark_awaiting(&self) {
         let _ = self
             .state
             .compare_exchange(BUSY, AWAIT, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    /// Accepted less than `grace` ago, never served, not shed.
+    fn is_fresh(&self, grace: Duration) -> bool {
+        !self.served.load(Ordering::Acquire)
+            && self.state.load(Ordering::Acquire) != SHED
+            && self.accepted.elapsed() < grace
     }
 
     /// A read returned data: the connection is busy.
@@ -291,5 +340,11 @@ pub(crate) async fn scope<F: Future>(activity: Arc<ConnectionActivity>, future: 
 /// nothing outside a limited connection.
 pub fn mark_current_idle() {
     let _ = CURRENT.try_with(|activity| activity.mark_idle());
+}
+
+/// Marks the connection of the current task as awaiting its first request (after a
+/// handshake); does nothing outside a limited connection.
+pub(crate) fn mark_current_awaiting() {
+    let _ = CURRENT.try_with(|activity| activity.mark_awaiting());
 }
 

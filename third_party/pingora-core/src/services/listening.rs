@@ -66,6 +66,9 @@ const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 const ACCEPT_AFTER_SHED: Duration = Duration::from_millis(1);
 /// Gantry patch: at most one warning per this period while accept() keeps failing.
 const ACCEPT_REPORT_EVERY: Duration = Duration::from_secs(10);
+/// Gantry patch: on stop, how long a connection accepted just before may take to send its
+/// first request and still be served.
+const FRESH_GRACE: Duration = Duration::from_secs(2);
 
 impl<A> Service<A> {
     /// Create a new [`Service`] with the given application (see [`crate::apps`]).
@@ -324,10 +327,6 @@ impl<A: ServerApp + Send + Sync + 'static> Service<A> {
             }
         }
 
-        // Gantry patch: connections that wait for a request will get none: close them.
-        if let Some(limit) = &limit {
-            limit.shed_all_idle();
-        }
         stack.cleanup();
     }
 
@@ -341,7 +340,11 @@ impl<A: ServerApp + Send + Sync + 'static> Service<A> {
         match timeout(Duration::from_secs(60), io.handshake()).await {
             Ok(handshake) => {
                 match handshake {
-                    Ok(io) => Self::handle_event(io, app, shutdown).await,
+                    Ok(io) => {
+                        // Gantry patch: after the handshake the connection awaits a request.
+                        connection_limit::mark_current_awaiting();
+                        Self::handle_event(io, app, shutdown).await
+                    }
                     Err(e) => {
                         // TODO: Maybe IOApp trait needs a fn to handle/filter out this error
                         if let Some(addr) = peer_addr {
@@ -402,6 +405,15 @@ impl<A: ServerApp + Send + Sync + 'static> ServiceTrait for Service<A> {
 
         futures::future::join_all(handlers).await;
         self.listeners.cleanup();
+        // Gantry patch: idle keep-alive connections get no further request: close them. A
+        // connection accepted just before the stop gets its first request served, so a
+        // client that connected in time is answered: the application is told to stop (which
+        // drops connections still reading a request) once those have one or FRESH_GRACE ends.
+        if let Some(limit) = &self.connection_limit {
+            limit.shed_idle_except_fresh(FRESH_GRACE);
+            limit.wait_for_fresh(FRESH_GRACE).await;
+            limit.shed_all_idle();
+        }
         app_logic.cleanup().await;
     }
 
