@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use gantry_tests::hold::HoldServer;
 use gantry_tests::http1::Http1;
+use gantry_tests::tls::{ingress_with_tls, secret_file, TestCert, TlsClient};
 use gantry_tests::{
     eventually, free_port, ConfigDir, EchoServer, Gantry, Ingress, Registry, DEADLINE,
 };
@@ -148,6 +149,69 @@ async fn idle_connections_are_shed_so_new_clients_are_served() {
         .unwrap()
         .expect_backend("limits")
         .unwrap();
+}
+
+#[tokio::test]
+async fn silent_connections_on_the_https_port_are_shed_too() {
+    const MAX: usize = 20;
+    let backend = EchoServer::start("limits");
+    let cert = TestCert::new(&[HOST]);
+    let config = ConfigDir::new();
+    config.write_mcpbridge(&[Registry::fixed("limits", backend.addr())]);
+    config.write(&secret_file("limits-tls"), &cert.secret_yaml("limits-tls"));
+    let ingress = Ingress::host_route("limits", HOST, "limits.static");
+    config.write(
+        "ingresses/limits.yaml",
+        &ingress_with_tls(&ingress, &[(&[HOST], "limits-tls")]),
+    );
+    let gantry = Gantry::builder()
+        .https(true)
+        .arg("--max-connections")
+        .arg(&MAX.to_string())
+        .start(config)
+        .await;
+    let tls = TlsClient::new(&[&cert]);
+    let port = gantry.https_port();
+    eventually(DEADLINE, || async {
+        let stream = tls.connect(port, HOST).await?;
+        Http1::new(stream)
+            .get(HOST, "/")
+            .await?
+            .expect_backend("limits")
+    })
+    .await;
+
+    // More connections that never start a TLS handshake than the limit admits: besides at
+    // most the two probes above, only they can make room for each other.
+    let logged_before = gantry.log().len();
+    let mut silent = Vec::new();
+    for _ in 0..MAX + 10 {
+        silent.push(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+    }
+    eventually(DEADLINE, || {
+        let closed = silent.iter().filter(|tcp| closed_by_peer(tcp)).count();
+        async move {
+            (closed >= 8)
+                .then_some(())
+                .ok_or(format!("{closed} silent connections closed"))
+        }
+    })
+    .await;
+    // TLS clients are still served, each in place of a silent connection.
+    for i in 0..10 {
+        let stream = tls
+            .connect(port, HOST)
+            .await
+            .unwrap_or_else(|e| panic!("TLS client {i} refused at the limit: {e}"));
+        let reply = Http1::new(stream).get(HOST, "/").await.unwrap();
+        reply.expect_backend("limits").unwrap();
+    }
+    // Shed connections go quietly (a handshake error is logged for real failures only).
+    let log = gantry.log();
+    let errors = log[logged_before..]
+        .matches("Downstream handshake error")
+        .count();
+    assert_eq!(errors, 0, "shed connections logged as errors:\n{log}");
 }
 
 #[tokio::test]

@@ -121,12 +121,12 @@ impl ConnectionLimit {
     }
 
     /// Admits a new connection, shedding an idle one when the limit is reached. `None` when
-    /// the limit is reached and no connection is idle: close the new connection.
+    /// the limit is reached and no connection is idle: close the new connection (and call
+    /// [`Self::note_refused`]).
     pub fn admit(&self) -> Option<ConnectionPermit> {
         let open = self.inner.open.fetch_add(1, Ordering::AcqRel) + 1;
         if open > self.inner.max && !self.shed_one() {
             self.inner.open.fetch_sub(1, Ordering::AcqRel);
-            self.note_refused();
             return None;
         }
         let activity = Arc::new(ConnectionActivity {
@@ -209,7 +209,8 @@ impl ConnectionLimit {
             .count()
     }
 
-    fn note_refused(&self) {
+    /// Counts a refused connection; warns at most once per 10 s.
+    pub fn note_refused(&self) {
         let refused = self.inner.refused.fetch_add(1, Ordering::AcqRel) + 1;
         let Some(mut last) = self.inner.last_report.try_lock() else {
             return;

@@ -260,13 +260,22 @@ impl<A: ServerApp + Send + Sync + 'static> Service<A> {
                         debug!("Accepting again on {}", stack.as_str());
                         backoff = Duration::ZERO;
                     }
-                    // Gantry patch: admit under the connection limit or close at once.
+                    // Gantry patch: admit under the connection limit or close at once. Before
+                    // refusing, let the connections just accepted try their first read, so
+                    // that those with nothing to read count as idle.
                     let permit = match &limit {
                         Some(limit) => match limit.admit() {
                             Some(permit) => Some(permit),
                             None => {
-                                drop(io);
-                                continue;
+                                tokio::task::yield_now().await;
+                                match limit.admit() {
+                                    Some(permit) => Some(permit),
+                                    None => {
+                                        limit.note_refused();
+                                        drop(io);
+                                        continue;
+                                    }
+                                }
                             }
                         },
                         None => None,
@@ -283,10 +292,11 @@ impl<A: ServerApp + Send + Sync + 'static> Service<A> {
                             activity.clone(),
                             Self::handle_connection(io, app, shutdown),
                         );
+                        // A shed connection had nothing read: drop it quietly.
                         tokio::select! {
                             biased;
-                            _ = connection => {}
                             _ = activity.shed_notified() => debug!("idle connection shed"),
+                            _ = connection => {}
                         }
                         drop(permit);
                     });
