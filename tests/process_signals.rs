@@ -25,6 +25,21 @@ fn config_for(addr: std::net::SocketAddr) -> ConfigDir {
     config
 }
 
+/// How many connections wait in the accept queue of the listener on `127.0.0.1:port`
+/// (`rx_queue` of its `/proc/net/tcp` line).
+fn accept_queue(port: u16) -> Result<u64, String> {
+    let table = std::fs::read_to_string("/proc/net/tcp").map_err(|e| e.to_string())?;
+    let local = format!("0100007F:{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.get(1) == Some(&local.as_str()) && f.get(3) == Some(&"0A"))
+        .and_then(|f| f.get(4)?.split_once(':').map(|(_, rx)| rx.to_owned()))
+        .and_then(|rx| u64::from_str_radix(&rx, 16).ok())
+        .ok_or_else(|| format!("no listener on 127.0.0.1:{port}"))
+}
+
 /// Whether a new connection to `port` is refused.
 async fn refused(port: u16) -> Result<(), String> {
     match TcpStream::connect(("127.0.0.1", port)).await {
@@ -92,12 +107,17 @@ async fn a_client_connected_before_the_stop_is_answered() {
     let mut gantry = Gantry::start(config_for(backend.addr())).await;
     gantry.client().eventually_backend(HOST, "/", "slow").await;
 
-    // Connected, but the request only goes out once the gateway has stopped accepting.
-    let tcp = TcpStream::connect(("127.0.0.1", gantry.http_port()))
-        .await
-        .unwrap();
-    send_signal(gantry.pid(), "TERM");
+    // Accepted, but the request only goes out once the gateway has stopped accepting.
     let port = gantry.http_port();
+    let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    eventually(DEADLINE, || async {
+        match accept_queue(port)? {
+            0 => Ok(()),
+            n => Err(format!("{n} connections not accepted yet")),
+        }
+    })
+    .await;
+    send_signal(gantry.pid(), "TERM");
     eventually(DEADLINE, || refused(port)).await;
     let mut http = Http1::new(tcp);
     let reply = http.get(HOST, "/").await.unwrap();

@@ -10,7 +10,8 @@
 //! connection closes one idle connection and takes its place (as nginx reuses its "reusable"
 //! keep-alive connections, which it marks so after a read found no data); when no connection
 //! is idle the new one is refused (closed at once). A connection is only ever shed between
-//! requests, never with request bytes read or waiting to be read.
+//! requests, never with request bytes read or already waiting to be read (checked with
+//! `MSG_PEEK` just before).
 //!
 //! HTTP/2 connections count towards the limit but are never idle here (their own idle timeout
 //! closes them). When the server stops accepting, idle connections are closed, but one
@@ -21,7 +22,7 @@
 use log::warn;
 use parking_lot::Mutex;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -81,6 +82,8 @@ pub struct ConnectionActivity {
     accepted: Instant,
     /// Whether a response was sent (the connection waited for a request again since).
     served: AtomicBool,
+    /// The socket, to check for bytes not read yet before shedding (-1: unknown).
+    fd: AtomicI32,
 }
 
 /// One open connection's place under a [`ConnectionLimit`]; dropping it frees the place.
@@ -135,6 +138,7 @@ impl ConnectionLimit {
             limit: self.inner.clone(),
             accepted: Instant::now(),
             served: AtomicBool::new(false),
+            fd: AtomicI32::new(-1),
         });
         let mut registry = self.inner.registry.lock();
         let slot = match registry.free.pop() {
@@ -294,8 +298,41 @@ impl ConnectionActivity {
         self.shed.notified().await;
     }
 
+    /// Records the connection's socket (see [`Self::has_unread_data`]).
+    pub(crate) fn set_fd(&self, fd: i32) {
+        self.fd.store(fd, Ordering::Release);
+    }
+
+    /// Whether bytes arrived that the connection has not read yet (its task has not run
+    /// since): then it is not idle, whatever its last read found.
+    fn has_unread_data(&self) -> bool {
+        #[cfg(unix)]
+        {
+            use nix::sys::socket::{recv, MsgFlags};
+            let fd = self.fd.load(Ordering::Acquire);
+            if fd < 0 {
+                return false;
+            }
+            let mut byte = [0u8; 1];
+            // MSG_PEEK reads nothing away. The descriptor stays open while the permit lives,
+            // except in the instant between closing and dropping it, when a wrong answer
+            // only affects this connection, which is closing anyway.
+            matches!(
+                recv(fd, &mut byte, MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT),
+                Ok(n) if n > 0
+            )
+        }
+        #[cfg(not(unix))]
+        {
+            false
+        }
+    }
+
     /// Sheds the connection if it is idle; returns whether it did.
     fn shed(&self) -> bool {
+        if self.state.load(Ordering::Acquire) != IDLE || self.has_unread_data() {
+            return false;
+        }
         if self
             .state
             .compare_exchange(IDLE, SHED, Ordering::AcqRel, Ordering::Acquire)

@@ -566,6 +566,8 @@ impl Stream {
 
     /// Gantry patch: reads mark `activity` busy; once it is shed, reads return end of file.
     pub(crate) fn set_connection_activity(&mut self, activity: Arc<ConnectionActivity>) {
+        #[cfg(unix)]
+        activity.set_fd(self.as_raw_fd());
         self.activity = Some(activity);
     }
 
