@@ -12,4 +12,5 @@ COPY conf-samples/quickstart /data
 EXPOSE 80 443 8080
 HEALTHCHECK --interval=5s --timeout=2s CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
 ENTRYPOINT ["gantry"]
-CMD ["serve", "--config", "/data"]
+# The admin API listens on every address of the container so its published port works.
+CMD ["serve", "--config", "/data", "--console-bind", "0.0.0.0"]

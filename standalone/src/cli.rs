@@ -1,6 +1,7 @@
 //! Command line: `serve`, `validate`, `routes`, `echo`, `demo`. These names are stable;
 //! users' scripts call them.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -52,8 +53,9 @@ pub struct ConfigArgs {
     pub ingress_class: String,
 }
 
-/// `gantry serve`.
+/// `gantry serve`. A flag given twice takes its last value.
 #[derive(Debug, Args)]
+#[command(args_override_self = true)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
@@ -70,6 +72,30 @@ pub struct ServeArgs {
     /// e.g. a local resolver on an air-gapped host.
     #[arg(long, env = "GANTRY_DNS_SERVER")]
     pub dns_server: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub process: ProcessArgs,
+}
+
+/// How the `gantry serve` process admits connections, stops and keeps its state.
+#[derive(Debug, Clone, Args)]
+pub struct ProcessArgs {
+    /// Most open client connections, both ports together (idle keep-alive ones are closed
+    /// first to admit new ones); 0 = no limit. Default: 90 % of the open-file limit left
+    /// after a reserve (see docs/operations.md).
+    #[arg(long, env = "GANTRY_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// On SIGTERM/SIGINT, how long requests in flight may take to finish before exit.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
+    /// Gantry's own state (upgrade socket, last good config): a directory only this user
+    /// can write. Default: /var/lib/gantry as root, else $XDG_DATA_HOME/gantry or
+    /// ~/.local/share/gantry.
+    #[arg(long, env = "GANTRY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Take the listening sockets over from the running gantry (same --data-dir), which is
+    /// then sent SIGQUIT: a restart without a refused connection.
+    #[arg(long)]
+    pub upgrade: bool,
 }
 
 /// Listener flags; 0 turns a listener off.
@@ -84,9 +110,12 @@ pub struct ListenArgs {
     /// Admin API port (0 = off).
     #[arg(long, default_value_t = 8080)]
     pub console_port: u16,
-    /// Address every listener binds.
+    /// Address the HTTP and HTTPS listeners bind.
     #[arg(long, default_value = "0.0.0.0")]
     pub bind: String,
+    /// Address the admin API binds. Local only by default: the admin API has no login yet.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub console_bind: String,
 }
 
 /// `gantry routes`.
@@ -189,6 +218,27 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("1h").is_err());
         assert!(parse_duration("fast").is_err());
+    }
+
+    #[test]
+    fn repeated_serve_flags_take_the_last_value() {
+        let cli = Cli::try_parse_from([
+            "gantry",
+            "serve",
+            "-c",
+            "/x",
+            "--console-port",
+            "0",
+            "--console-port",
+            "9",
+        ])
+        .expect("parses");
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.listen.console_port, 9);
+        assert_eq!(args.listen.console_bind, "127.0.0.1");
+        assert_eq!(args.process.drain_timeout, Duration::from_secs(30));
     }
 
     #[test]

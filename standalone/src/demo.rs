@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use config_store::WatchOptions;
+use gateway::server::ServerOptions;
 
 use crate::cli::{DemoArgs, ListenArgs};
 use crate::config_url::{self, ConfigLocation};
@@ -40,15 +41,19 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         https_port: 0,
         console_port: args.console_port,
         bind: "127.0.0.1".into(),
+        console_bind: "127.0.0.1".into(),
     };
     serve::preflight(&listen)?;
     listen::check("127.0.0.1", ECHO_PORT, "(the demo's echo backend port)")?;
     let control = serve::start_control_plane(
-        &root,
-        WatchOptions::default(),
-        Some("higress".into()),
+        &serve::ControlPlaneOptions {
+            location: &root,
+            watch: WatchOptions::default(),
+            ingress_class: Some("higress".into()),
+            dns_server: None,
+            data_dir: None,
+        },
         &listen,
-        None,
     )?;
     let echo_listener = control
         .runtime
@@ -70,7 +75,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             args.console_port
         );
     }
-    serve::run_proxy(&listen, &control)
+    serve::run_proxy(&listen, &control, ServerOptions::default())
 }
 
 /// `./conf-samples/local` when run from a checkout, else a fresh copy of the bundled sample.

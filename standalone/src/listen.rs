@@ -1,7 +1,12 @@
 //! Listener pre-flight: bind each port once so a busy or privileged port fails with a
-//! message that names the flag to change, before Pingora takes the socket.
+//! message that names the flag to change, before Pingora takes the socket. Also binds the
+//! admin API's listener.
+
+use std::io::ErrorKind;
+use std::net::{SocketAddr, ToSocketAddrs};
 
 use anyhow::bail;
+use tokio::net::TcpSocket;
 
 /// Checks that `bind:port` can be listened on. `flag` names the option that sets it.
 pub fn check(bind: &str, port: u16, flag: &str) -> anyhow::Result<()> {
@@ -21,6 +26,25 @@ pub fn check(bind: &str, port: u16, flag: &str) -> anyhow::Result<()> {
         ),
         Err(e) => bail!("cannot listen on {bind}:{port} ({flag}): {e}"),
     }
+}
+
+/// The admin API's listener on `addr` (`host:port`), with `SO_REUSEPORT` so that the process
+/// taking over on `--upgrade` can bind it while the old one still serves (only processes of
+/// the same user may share the port). Must be called inside a Tokio runtime.
+pub fn admin_listener(addr: &str, backlog: u32) -> std::io::Result<tokio::net::TcpListener> {
+    let addr: SocketAddr = addr
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::new(ErrorKind::InvalidInput, "no address"))?;
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_reuseport(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
 }
 
 /// `host:port` for a listener address, bracketing IPv6.

@@ -2,8 +2,10 @@
 
 mod cli;
 mod config_url;
+mod data_dir;
 mod demo;
 mod echo;
+mod fd_limit;
 mod listen;
 mod logging;
 mod routes;

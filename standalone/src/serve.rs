@@ -2,22 +2,30 @@
 //!
 //! The control plane (store watcher, compiler, discovery, admin API) runs on its own small
 //! Tokio runtime; Pingora runs the data plane on the main thread with one worker per core.
+//! Start: resolve `--data-dir`, raise the open-file limit, derive the connection limit,
+//! check the ports, start the control plane, then run the data plane until a stop signal.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use config_store::local_snapshot::LocalSnapshot;
 use config_store::{ConfigStore, DirStore, WatchOptions};
 use console_api::{ConsoleState, StatusSource};
-use gateway::server::Listeners;
+use gateway::server::{Listeners, ReloadHook, ServerOptions};
 use gateway::{CompileOptions, Discovery, Gateway};
 
 use crate::cli::{ListenArgs, ServeArgs};
 use crate::config_url::{self, ConfigLocation};
-use crate::listen;
+use crate::data_dir::DataDir;
+use crate::{fd_limit, listen};
 
 /// The longest time between two lookups of a DNS-backed upstream (shorter TTLs win).
 const DNS_REFRESH: Duration = Duration::from_secs(10);
+
+/// Pending connections the admin listener queues.
+const ADMIN_BACKLOG: u32 = 1024;
 
 /// A started control plane.
 pub struct ControlPlane {
@@ -26,41 +34,75 @@ pub struct ControlPlane {
     /// The gateway whose table the proxy serves.
     pub gateway: Arc<Gateway>,
     /// The config store; its watchers and reload task live as long as it does.
-    _store: Arc<dyn ConfigStore>,
+    store: Arc<dyn ConfigStore>,
 }
 
 /// Runs `gantry serve` until the process is signalled.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let location = config_url::resolve(&args.config.config)?;
-    preflight(&args.listen)?;
+    let data_dir = DataDir::resolve(args.process.data_dir.as_deref())?;
+    let fds = fd_limit::raise();
+    let max_connections = fd_limit::max_connections(args.process.max_connections, fds);
+    tracing::info!(
+        open_files = fds.now,
+        raised_from = fds.before,
+        max_connections = max_connections.unwrap_or(0),
+        data_dir = %data_dir.path().display(),
+        "process limits"
+    );
+    if !args.process.upgrade {
+        // On upgrade the running gantry holds the ports; its sockets are taken over.
+        preflight(&args.listen)?;
+    }
     let watch = WatchOptions {
         mode: args.watch,
         poll_interval: args.poll_interval,
     };
     let control = start_control_plane(
-        &location,
-        watch,
-        args.config.class_filter(),
+        &ControlPlaneOptions {
+            location: &location,
+            watch,
+            ingress_class: args.config.class_filter(),
+            dns_server: args.dns_server,
+            data_dir: Some(data_dir.path()),
+        },
         &args.listen,
-        args.dns_server,
     )?;
-    run_proxy(&args.listen, &control)
+    let options = ServerOptions {
+        max_connections,
+        drain_timeout: args.process.drain_timeout,
+        upgrade: args.process.upgrade,
+        upgrade_socket: Some(data_dir.upgrade_socket()),
+        on_reload: None,
+    };
+    run_proxy(&args.listen, &control, options)
 }
 
 /// Checks every enabled listener before anything starts.
 pub fn preflight(listen: &ListenArgs) -> anyhow::Result<()> {
     listen::check(&listen.bind, listen.http_port, "--http-port")?;
     listen::check(&listen.bind, listen.https_port, "--https-port")?;
-    listen::check(&listen.bind, listen.console_port, "--console-port")
+    listen::check(&listen.console_bind, listen.console_port, "--console-port")
+}
+
+/// What the control plane is started with.
+pub struct ControlPlaneOptions<'a> {
+    /// The store `--config` names.
+    pub location: &'a ConfigLocation,
+    /// How a directory store watches.
+    pub watch: WatchOptions,
+    /// `--ingress-class` (None: every class).
+    pub ingress_class: Option<String>,
+    /// `--dns-server`.
+    pub dns_server: Option<std::net::SocketAddr>,
+    /// Where the last good snapshot is kept; None keeps none.
+    pub data_dir: Option<&'a Path>,
 }
 
 /// Opens the store, applies the first snapshot and starts following changes.
 pub fn start_control_plane(
-    location: &ConfigLocation,
-    watch: WatchOptions,
-    ingress_class: Option<String>,
+    options: &ControlPlaneOptions<'_>,
     listen: &ListenArgs,
-    dns_server: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<ControlPlane> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -69,10 +111,12 @@ pub fn start_control_plane(
         .build()
         .context("cannot start the control-plane runtime")?;
     let (gateway, store) = runtime.block_on(async {
-        let store = open_store(location, watch)?;
-        let discovery = Discovery::with_dns_server(DNS_REFRESH, dns_server);
+        let (store, restored) = open_store(options.location, options.watch, options.data_dir)?;
+        let discovery = Discovery::with_dns_server(DNS_REFRESH, options.dns_server);
         let gateway = Arc::new(Gateway::new(
-            CompileOptions { ingress_class },
+            CompileOptions {
+                ingress_class: options.ingress_class.clone(),
+            },
             discovery.clone(),
         ));
         gateway.start_following(store.subscribe()).await;
@@ -80,11 +124,13 @@ pub fn start_control_plane(
         if listen.console_port != 0 {
             let state = ConsoleState {
                 store: store.clone(),
-                status: Arc::new(GatewayStatus(gateway.clone())),
+                status: Arc::new(GatewayStatus {
+                    gateway: gateway.clone(),
+                    restored,
+                }),
             };
-            let addr = listen::addr(&listen.bind, listen.console_port);
-            let listener = tokio::net::TcpListener::bind(&addr)
-                .await
+            let addr = listen::addr(&listen.console_bind, listen.console_port);
+            let listener = listen::admin_listener(&addr, ADMIN_BACKLOG)
                 .with_context(|| format!("cannot listen on {addr} (--console-port)"))?;
             tracing::info!("admin API on http://{addr}");
             tokio::spawn(async move {
@@ -98,20 +144,59 @@ pub fn start_control_plane(
     Ok(ControlPlane {
         runtime,
         gateway,
-        _store: store,
+        store,
     })
 }
 
-/// Opens the store `--config` names. Must be called inside the control-plane runtime.
+/// Opens the store `--config` names, with the saved last good snapshot (under `data_dir`)
+/// as its baseline, and keeps saving every snapshot it publishes. Returns the store and, when
+/// the start served resources from the saved snapshot, where it came from. Must be called
+/// inside the control-plane runtime.
 fn open_store(
     location: &ConfigLocation,
     watch: WatchOptions,
-) -> anyhow::Result<Arc<dyn ConfigStore>> {
+    data_dir: Option<&Path>,
+) -> anyhow::Result<(Arc<dyn ConfigStore>, Option<String>)> {
     match location {
         ConfigLocation::Dir(root) => {
-            let store = DirStore::open(root, watch)
-                .with_context(|| format!("cannot open config directory {}", root.display()))?;
-            Ok(Arc::new(store))
+            let local = data_dir.map(|dir| {
+                let canonical = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
+                LocalSnapshot::new(dir, &format!("dir:{}", canonical.display()))
+            });
+            let saved = match local.as_ref().map(LocalSnapshot::load).transpose() {
+                Ok(saved) => saved.flatten(),
+                Err(e) => {
+                    tracing::warn!("saved snapshot not used: {e}");
+                    None
+                }
+            };
+            let (store, restored) = match saved {
+                Some(saved) => {
+                    let when = humantime_secs(saved.saved_at);
+                    let from = format!("{} (saved {when})", saved.path.display());
+                    let store = DirStore::open_with_baseline(root, watch, saved.snapshot)
+                        .with_context(|| {
+                            format!("cannot open config directory {}", root.display())
+                        })?;
+                    let stale = store.snapshot().stale_objects().count();
+                    if stale > 0 {
+                        tracing::error!(
+                            "configuration is broken: {stale} resource(s) are served from the last good snapshot {from}; see /readyz and /gantry/status"
+                        );
+                    }
+                    (store, (stale > 0).then_some(from))
+                }
+                None => {
+                    let store = DirStore::open(root, watch).with_context(|| {
+                        format!("cannot open config directory {}", root.display())
+                    })?;
+                    (store, None)
+                }
+            };
+            if let Some(local) = local {
+                local.spawn_saver(store.subscribe());
+            }
+            Ok((Arc::new(store), restored))
         }
         ConfigLocation::Nacos(addr) => bail!(
             "--config nacos://{addr}: the Nacos store is not available in this build yet; use a directory"
@@ -119,25 +204,60 @@ fn open_store(
     }
 }
 
-/// Runs the data plane on this thread; never returns.
-pub fn run_proxy(listen: &ListenArgs, control: &ControlPlane) -> ! {
+/// Seconds since the Unix epoch, for log lines (`1733140000 s after the epoch`).
+fn humantime_secs(t: std::time::SystemTime) -> String {
+    match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => format!("at {} s after the Unix epoch", d.as_secs()),
+        Err(_) => "at an unknown time".into(),
+    }
+}
+
+/// Runs the data plane on this thread until a stop signal has drained it; SIGHUP re-reads
+/// the configuration.
+pub fn run_proxy(listen: &ListenArgs, control: &ControlPlane, options: ServerOptions) -> ! {
     let on = |port: u16| (port != 0).then(|| listen::addr(&listen.bind, port));
     let listeners = Listeners {
         http: on(listen.http_port),
         https: on(listen.https_port),
     };
-    gateway::server::run_forever(&control.gateway, &listeners)
+    let options = ServerOptions {
+        on_reload: Some(control.reload_hook()),
+        ..options
+    };
+    gateway::server::run_forever(&control.gateway, &listeners, options)
+}
+
+// === impl ControlPlane ===
+
+impl ControlPlane {
+    /// Re-reads the config directory on the control-plane runtime (for SIGHUP).
+    fn reload_hook(&self) -> ReloadHook {
+        let store = self.store.clone();
+        let runtime = self.runtime.handle().clone();
+        Arc::new(move || {
+            let store = store.clone();
+            runtime.spawn(async move { store.reload().await });
+        })
+    }
 }
 
 /// The gateway's status, for the admin API.
-struct GatewayStatus(Arc<Gateway>);
+struct GatewayStatus {
+    gateway: Arc<Gateway>,
+    /// The saved snapshot this process started from, when its config was broken.
+    restored: Option<String>,
+}
 
 impl StatusSource for GatewayStatus {
     fn route_count(&self) -> usize {
-        self.0.table().len()
+        self.gateway.table().len()
     }
 
     fn gateway_diagnostics(&self) -> Vec<config_store::Diagnostic> {
-        self.0.diagnostics().as_ref().clone()
+        self.gateway.diagnostics().as_ref().clone()
+    }
+
+    fn restored_from(&self) -> Option<String> {
+        self.restored.clone()
     }
 }

@@ -204,6 +204,7 @@ impl GantryBuilder {
             cmd.args(["--ingress-class", class]);
         }
         cmd.args(&self.args);
+        cmd.env("GANTRY_DATA_DIR", logs.path().join("data"));
         if std::env::var_os("RUST_LOG").is_none() {
             cmd.env("RUST_LOG", "info");
         }

@@ -422,6 +422,15 @@ where
 
             let mut result = self.process_new_http(session, shutdown).await;
             while let Some((stream, persistent_settings)) = result.map(|r| r.consume()) {
+                // Gantry patch: between requests the connection is idle (may be shed under the
+                // connection limit) until the next request's first byte, unless bytes of it
+                // were already read past the previous request.
+                if !persistent_settings
+                    .as_ref()
+                    .is_some_and(|s| s.pipelined_prefix.is_some())
+                {
+                    crate::listeners::connection_limit::mark_current_idle();
+                }
                 let mut session = ServerSession::new_http1(stream);
                 if let Some(persistent_settings) = persistent_settings {
                     persistent_settings.apply_to_session(&mut session);

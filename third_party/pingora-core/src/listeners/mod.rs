@@ -45,6 +45,10 @@
 
 mod l4;
 
+// Gantry patch: a limit on open downstream connections, idle ones shed first.
+pub mod connection_limit;
+pub use connection_limit::{ConnectionLimit, ConnectionPermit};
+
 #[cfg(feature = "connection_filter")]
 pub mod connection_filter;
 
@@ -326,6 +330,14 @@ impl UninitializedStream {
         } else {
             Ok(Box::new(self.l4))
         }
+    }
+
+    /// Gantry patch: tracks whether the connection is idle, for [`ConnectionLimit`].
+    pub(crate) fn set_connection_activity(
+        &mut self,
+        activity: Arc<connection_limit::ConnectionActivity>,
+    ) {
+        self.l4.set_connection_activity(activity);
     }
 
     /// Get the peer address of the connection if available

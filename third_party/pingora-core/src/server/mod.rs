@@ -224,6 +224,9 @@ pub struct Server {
     pub configuration: Arc<ServerConf>,
     /// The parser command line options
     pub options: Option<Opt>,
+
+    /// Gantry patch: tells when every session has finished, to end the grace period early.
+    drained: Option<Box<dyn Fn() -> bool + Send + Sync>>,
 }
 
 // TODO: delete the pid when exit
@@ -244,82 +247,94 @@ impl Server {
             .send(ExecutionPhase::Running)
             .ok();
 
-        match run_args.shutdown_signal.recv().await {
-            ShutdownSignal::FastShutdown => {
-                info!("SIGINT received, exiting");
-                ShutdownType::Quick
-            }
-            ShutdownSignal::GracefulTerminate => {
-                // we receive a graceful terminate, all instances are instructed to stop
-                info!("SIGTERM received, gracefully exiting");
-                // graceful shutdown if there are listening sockets
-                info!("Broadcasting graceful shutdown");
-                match self.shutdown_watch.send(true) {
-                    Ok(_) => {
-                        info!("Graceful shutdown started!");
-                    }
-                    Err(e) => {
-                        error!("Graceful shutdown broadcast failed: {e}");
-                    }
+        // Gantry patch: loop so that a failed socket hand-over keeps this server running.
+        loop {
+            match run_args.shutdown_signal.recv().await {
+                ShutdownSignal::FastShutdown => {
+                    info!("SIGINT received, exiting");
+                    return ShutdownType::Quick;
                 }
-                info!("Broadcast graceful shutdown complete");
-
-                self.execution_phase_watch
-                    .send(ExecutionPhase::GracefulTerminate)
-                    .ok();
-
-                ShutdownType::Graceful
-            }
-            ShutdownSignal::GracefulUpgrade => {
-                // TODO: still need to select! on signals in case a fast shutdown is needed
-                // aka: move below to another task and only kick it off here
-                info!("SIGQUIT received, sending socks and gracefully exiting");
-
-                self.execution_phase_watch
-                    .send(ExecutionPhase::GracefulUpgradeTransferringFds)
-                    .ok();
-
-                let sent_fds = {
-                    let fds = self.listen_fds();
-                    let fds = fds.lock();
-                    if fds.is_empty() {
-                        info!("No socks to send, shutting down.");
-                        false
-                    } else {
-                        info!("Trying to send socks");
-                        match fds.send_to_sock(self.configuration.as_ref().upgrade_sock.as_str()) {
-                            Ok(_) => {
-                                info!("listener sockets sent");
-                            }
-                            Err(e) => {
-                                error!("Unable to send listener sockets to new process: {e}");
-                                #[cfg(all(not(debug_assertions), feature = "sentry"))]
-                                sentry::capture_error(&e);
-                            }
+                ShutdownSignal::GracefulTerminate => {
+                    // we receive a graceful terminate, all instances are instructed to stop
+                    info!("SIGTERM received, gracefully exiting");
+                    // graceful shutdown if there are listening sockets
+                    info!("Broadcasting graceful shutdown");
+                    match self.shutdown_watch.send(true) {
+                        Ok(_) => {
+                            info!("Graceful shutdown started!");
                         }
-                        true
+                        Err(e) => {
+                            error!("Graceful shutdown broadcast failed: {e}");
+                        }
                     }
-                };
-                if sent_fds {
+                    info!("Broadcast graceful shutdown complete");
+
                     self.execution_phase_watch
-                        .send(ExecutionPhase::GracefulUpgradeCloseTimeout)
+                        .send(ExecutionPhase::GracefulTerminate)
                         .ok();
-                    sleep(Duration::from_secs(CLOSE_TIMEOUT)).await;
+
+                    return ShutdownType::Graceful;
                 }
-                info!("Broadcasting graceful shutdown");
-                // gracefully exiting
-                match self.shutdown_watch.send(true) {
-                    Ok(_) => {
-                        info!("Graceful shutdown started!");
+                ShutdownSignal::GracefulUpgrade => {
+                    // TODO: still need to select! on signals in case a fast shutdown is needed
+                    // aka: move below to another task and only kick it off here
+                    info!("SIGQUIT received, sending socks and gracefully exiting");
+
+                    self.execution_phase_watch
+                        .send(ExecutionPhase::GracefulUpgradeTransferringFds)
+                        .ok();
+
+                    let sent_fds = {
+                        let fds = self.listen_fds();
+                        let fds = fds.lock();
+                        if fds.is_empty() {
+                            info!("No socks to send, shutting down.");
+                            false
+                        } else {
+                            info!("Trying to send socks");
+                            match fds.send_to_sock(self.configuration.as_ref().upgrade_sock.as_str()) {
+                                Ok(_) => {
+                                    info!("listener sockets sent");
+                                }
+                                Err(e) => {
+                                    // Gantry patch: no process took the sockets (or the peer was
+                                    // refused): stopping now would leave the ports unserved.
+                                    error!(
+                                        "Unable to send listener sockets to new process: {e}; \
+                                         upgrade aborted, still serving"
+                                    );
+                                    #[cfg(all(not(debug_assertions), feature = "sentry"))]
+                                    sentry::capture_error(&e);
+                                    self.execution_phase_watch
+                                        .send(ExecutionPhase::Running)
+                                        .ok();
+                                    continue;
+                                }
+                            }
+                            true
+                        }
+                    };
+                    if sent_fds {
+                        self.execution_phase_watch
+                            .send(ExecutionPhase::GracefulUpgradeCloseTimeout)
+                            .ok();
+                        sleep(Duration::from_secs(CLOSE_TIMEOUT)).await;
                     }
-                    Err(e) => {
-                        error!("Graceful shutdown broadcast failed: {e}");
-                        // switch to fast shutdown
-                        return ShutdownType::Graceful;
+                    info!("Broadcasting graceful shutdown");
+                    // gracefully exiting
+                    match self.shutdown_watch.send(true) {
+                        Ok(_) => {
+                            info!("Graceful shutdown started!");
+                        }
+                        Err(e) => {
+                            error!("Graceful shutdown broadcast failed: {e}");
+                            // switch to fast shutdown
+                            return ShutdownType::Graceful;
+                        }
                     }
+                    info!("Broadcast graceful shutdown complete");
+                    return ShutdownType::Graceful;
                 }
-                info!("Broadcast graceful shutdown complete");
-                ShutdownType::Graceful
             }
         }
     }
@@ -479,6 +494,7 @@ impl Server {
             options: opt,
             dependencies: Arc::new(Mutex::new(DependencyGraph::new())),
             bootstrap,
+            drained: None,
         }
     }
 
@@ -527,6 +543,7 @@ impl Server {
             options: opt,
             dependencies: Arc::new(Mutex::new(DependencyGraph::new())),
             bootstrap,
+            drained: None,
         })
     }
 
@@ -614,6 +631,13 @@ impl Server {
             background_service("Bootstrap Service", BootstrapService::new(&self.bootstrap));
 
         self.add_service(bootstrap_service)
+    }
+
+    /// Gantry patch: ends the graceful-shutdown grace period
+    /// ([ServerConf::grace_period_seconds]) as soon as `drained` returns true (e.g. when no
+    /// downstream connection is left), instead of always waiting it out.
+    pub fn set_drain_check(&mut self, drained: impl Fn() -> bool + Send + Sync + 'static) {
+        self.drained = Some(Box::new(drained));
     }
 
     /// Start the server using [Self::run] and default [RunArgs].
@@ -808,7 +832,21 @@ impl Server {
                 .grace_period_seconds
                 .unwrap_or(EXIT_TIMEOUT);
             info!("Graceful shutdown: grace period {}s starts", exit_timeout);
-            thread::sleep(Duration::from_secs(exit_timeout));
+            match &self.drained {
+                // Gantry patch: poll the drain check instead of sleeping the whole period.
+                Some(drained) => {
+                    let deadline = Instant::now() + Duration::from_secs(exit_timeout);
+                    while !drained() {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        if left.is_zero() {
+                            warn!("Graceful shutdown: grace period over with sessions left");
+                            break;
+                        }
+                        thread::sleep(left.min(Duration::from_millis(20)));
+                    }
+                }
+                None => thread::sleep(Duration::from_secs(exit_timeout)),
+            }
             info!("Graceful shutdown: grace period ends");
         }
 

@@ -23,7 +23,8 @@ use crate::listeners::tls::TlsSettings;
 #[cfg(feature = "connection_filter")]
 use crate::listeners::AcceptAllFilter;
 use crate::listeners::{
-    ConnectionFilter, ListenerConfig, Listeners, ServerAddress, TcpSocketOptions, TransportStack,
+    connection_limit, ConnectionFilter, ConnectionLimit, ListenerConfig, Listeners, ServerAddress,
+    TcpSocketOptions, TransportStack,
 };
 use crate::protocols::Stream;
 #[cfg(unix)]
@@ -32,7 +33,7 @@ use crate::server::{RuntimeOpts, ShutdownWatch};
 use crate::services::Service as ServiceTrait;
 
 use async_trait::async_trait;
-use log::{debug, error, info};
+use log::{debug, error, info, warn};
 use pingora_error::Result;
 use pingora_runtime::current_handle;
 use pingora_timeout::timeout;
@@ -53,7 +54,21 @@ pub struct Service<A> {
     runtime_opts_override: Option<RuntimeOptsOverride>,
     #[cfg(feature = "connection_filter")]
     connection_filter: Arc<dyn ConnectionFilter>,
+    // Gantry patch: optional limit on open downstream connections.
+    connection_limit: Option<ConnectionLimit>,
 }
+
+/// Gantry patch: the first and the longest pause of the accept loop after accept() ran out of
+/// file descriptors or memory (doubling in between, as Go's `net/http` server does).
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// Gantry patch: the pause after shedding an idle connection to free a descriptor.
+const ACCEPT_AFTER_SHED: Duration = Duration::from_millis(1);
+/// Gantry patch: at most one warning per this period while accept() keeps failing.
+const ACCEPT_REPORT_EVERY: Duration = Duration::from_secs(10);
+/// Gantry patch: on stop, how long a connection accepted just before may take to send its
+/// first request and still be served.
+const FRESH_GRACE: Duration = Duration::from_secs(2);
 
 impl<A> Service<A> {
     /// Create a new [`Service`] with the given application (see [`crate::apps`]).
@@ -66,6 +81,7 @@ impl<A> Service<A> {
             runtime_opts_override: None,
             #[cfg(feature = "connection_filter")]
             connection_filter: Arc::new(AcceptAllFilter),
+            connection_limit: None,
         }
     }
 
@@ -80,6 +96,7 @@ impl<A> Service<A> {
             runtime_opts_override: None,
             #[cfg(feature = "connection_filter")]
             connection_filter: Arc::new(AcceptAllFilter),
+            connection_limit: None,
         }
     }
 
@@ -123,6 +140,13 @@ impl<A> Service<A> {
 
     #[cfg(not(feature = "connection_filter"))]
     pub fn set_connection_filter(&mut self, _filter: Arc<dyn ConnectionFilter>) {}
+
+    /// Gantry patch: limits the open downstream connections of every endpoint of this service
+    /// together. At the limit an idle connection (one waiting for a request) is closed to
+    /// admit a new one; with none idle the new connection is closed. Default: no limit.
+    pub fn set_connection_limit(&mut self, limit: ConnectionLimit) {
+        self.connection_limit = Some(limit);
+    }
 
     /// Get the [`Listeners`], mostly to add more endpoints.
     pub fn endpoints(&mut self) -> &mut Listeners {
@@ -203,7 +227,12 @@ impl<A: ServerApp + Send + Sync + 'static> Service<A> {
         app_logic: Arc<A>,
         mut stack: TransportStack,
         mut shutdown: ShutdownWatch,
+        limit: Option<ConnectionLimit>,
     ) {
+        // Gantry patch: back-off state while accept() fails for lack of descriptors.
+        let mut backoff = Duration::ZERO;
+        let mut failed_accepts: u64 = 0;
+        let mut last_report: Option<std::time::Instant> = None;
         // the accept loop, until the system is shutting down
         loop {
             let new_io = tokio::select! { // TODO: consider biased for perf reason?
@@ -226,51 +255,120 @@ impl<A: ServerApp + Send + Sync + 'static> Service<A> {
                 }
             };
             match new_io {
-                Ok(io) => {
-                    let app = app_logic.clone();
-                    let shutdown = shutdown.clone();
-                    current_handle().spawn(async move {
-                        let peer_addr = io.peer_addr();
-                        match timeout(Duration::from_secs(60), io.handshake()).await {
-                            Ok(handshake) => {
-                                match handshake {
-                                    Ok(io) => Self::handle_event(io, app, shutdown).await,
-                                    Err(e) => {
-                                        // TODO: Maybe IOApp trait needs a fn to handle/filter out this error
-                                        if let Some(addr) = peer_addr {
-                                            error!("Downstream handshake error from {}: {e}", addr);
-                                        } else {
-                                            error!("Downstream handshake error: {e}");
-                                        }
+                Ok(mut io) => {
+                    if backoff > Duration::ZERO {
+                        debug!("Accepting again on {}", stack.as_str());
+                        backoff = Duration::ZERO;
+                    }
+                    // Gantry patch: admit under the connection limit or close at once. Before
+                    // refusing, let the connections just accepted try their first read, so
+                    // that those with nothing to read count as idle.
+                    let permit = match &limit {
+                        Some(limit) => match limit.admit() {
+                            Some(permit) => Some(permit),
+                            None => {
+                                tokio::task::yield_now().await;
+                                match limit.admit() {
+                                    Some(permit) => Some(permit),
+                                    None => {
+                                        limit.note_refused();
+                                        drop(io);
+                                        continue;
                                     }
                                 }
                             }
-                            Err(_) => {
-                                error!("Downstream handshake timeout");
-                            }
+                        },
+                        None => None,
+                    };
+                    let app = app_logic.clone();
+                    let shutdown = shutdown.clone();
+                    current_handle().spawn(async move {
+                        let Some(permit) = permit else {
+                            return Self::handle_connection(io, app, shutdown).await;
+                        };
+                        let activity = permit.activity().clone();
+                        io.set_connection_activity(activity.clone());
+                        let connection = connection_limit::scope(
+                            activity.clone(),
+                            Self::handle_connection(io, app, shutdown),
+                        );
+                        // A shed connection had nothing read: drop it quietly.
+                        tokio::select! {
+                            biased;
+                            _ = activity.shed_notified() => debug!("idle connection shed"),
+                            _ = connection => {}
                         }
+                        drop(permit);
                     });
                 }
                 Err(e) => {
-                    error!("Accept() failed {e}");
-                    if let Some(io_error) = e
+                    let errno = e
                         .root_cause()
                         .downcast_ref::<std::io::Error>()
-                        .and_then(|e| e.raw_os_error())
-                    {
-                        // 24: too many open files. In this case accept() will continue return this
-                        // error without blocking, which could use up all the resources
-                        if io_error == 24 {
-                            // call sleep to calm the thread down and wait for others to release
-                            // some resources
-                            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        .and_then(|e| e.raw_os_error());
+                    // Gantry patch: out of descriptors (EMFILE, ENFILE) or memory, accept()
+                    // fails again at once: free a descriptor by shedding an idle connection,
+                    // else pause with a growing back-off, and warn once per period, not per try.
+                    if matches!(
+                        errno,
+                        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+                    ) {
+                        failed_accepts += 1;
+                        if last_report.is_none_or(|at| at.elapsed() >= ACCEPT_REPORT_EVERY) {
+                            warn!(
+                                "Accept() failed on {}: {e}; backing off ({failed_accepts} \
+                                 failure(s) since the last report)",
+                                stack.as_str()
+                            );
+                            last_report = Some(std::time::Instant::now());
+                            failed_accepts = 0;
                         }
+                        let pause = if limit.as_ref().is_some_and(|l| l.shed_one()) {
+                            ACCEPT_AFTER_SHED
+                        } else {
+                            backoff = (backoff * 2).clamp(ACCEPT_BACKOFF_MIN, ACCEPT_BACKOFF_MAX);
+                            backoff
+                        };
+                        tokio::time::sleep(pause).await;
+                    } else {
+                        error!("Accept() failed {e}");
                     }
                 }
             }
         }
 
         stack.cleanup();
+    }
+
+    /// The TLS (or no-op) handshake, then the application, for one accepted connection.
+    async fn handle_connection(
+        io: crate::listeners::UninitializedStream,
+        app: Arc<A>,
+        shutdown: ShutdownWatch,
+    ) {
+        let peer_addr = io.peer_addr();
+        match timeout(Duration::from_secs(60), io.handshake()).await {
+            Ok(handshake) => {
+                match handshake {
+                    Ok(io) => {
+                        // Gantry patch: after the handshake the connection awaits a request.
+                        connection_limit::mark_current_awaiting();
+                        Self::handle_event(io, app, shutdown).await
+                    }
+                    Err(e) => {
+                        // TODO: Maybe IOApp trait needs a fn to handle/filter out this error
+                        if let Some(addr) = peer_addr {
+                            error!("Downstream handshake error from {}: {e}", addr);
+                        } else {
+                            error!("Downstream handshake error: {e}");
+                        }
+                    }
+                }
+            }
+            Err(_) => {
+                error!("Downstream handshake timeout");
+            }
+        }
     }
 }
 
@@ -305,9 +403,10 @@ impl<A: ServerApp + Send + Sync + 'static> ServiceTrait for Service<A> {
                 let shutdown = shutdown.clone();
                 let my_app_logic = app_logic.clone();
                 let endpoint = endpoint.clone();
+                let limit = self.connection_limit.clone();
 
                 let jh = runtime.spawn(async move {
-                    Self::run_endpoint(my_app_logic, endpoint, shutdown).await;
+                    Self::run_endpoint(my_app_logic, endpoint, shutdown, limit).await;
                 });
 
                 handlers.push(jh);
@@ -316,6 +415,15 @@ impl<A: ServerApp + Send + Sync + 'static> ServiceTrait for Service<A> {
 
         futures::future::join_all(handlers).await;
         self.listeners.cleanup();
+        // Gantry patch: idle keep-alive connections get no further request: close them. A
+        // connection accepted just before the stop gets its first request served, so a
+        // client that connected in time is answered: the application is told to stop (which
+        // drops connections still reading a request) once those have one or FRESH_GRACE ends.
+        if let Some(limit) = &self.connection_limit {
+            limit.shed_idle_except_fresh(FRESH_GRACE);
+            limit.wait_for_fresh(FRESH_GRACE).await;
+            limit.shed_all_idle();
+        }
         app_logic.cleanup().await;
     }
 

@@ -36,6 +36,7 @@ use tokio::net::TcpStream;
 #[cfg(unix)]
 use tokio::net::UnixStream;
 
+use crate::listeners::connection_limit::ConnectionActivity;
 use crate::protocols::l4::ext::{set_tcp_keepalive, TcpKeepalive};
 use crate::protocols::l4::virt;
 use crate::protocols::raw_connect::ProxyDigest;
@@ -540,6 +541,8 @@ pub struct Stream {
     write_pending_time: AccumulatedDuration,
     /// Last rx timestamp associated with the last recvmsg call.
     pub rx_ts: Option<SystemTime>,
+    // Gantry patch: whether the connection is idle, for the downstream connection limit.
+    activity: Option<Arc<ConnectionActivity>>,
 }
 
 impl Stream {
@@ -559,6 +562,13 @@ impl Stream {
     ) {
         self.establishment_duration = Some(establishment_duration);
         self.offload_wait_duration = offload_wait_duration;
+    }
+
+    /// Gantry patch: reads mark `activity` busy; once it is shed, reads return end of file.
+    pub(crate) fn set_connection_activity(&mut self, activity: Arc<ConnectionActivity>) {
+        #[cfg(unix)]
+        activity.set_fd(self.as_raw_fd());
+        self.activity = Some(activity);
     }
 
     /// set TCP nodelay for this connection if `self` is TCP
@@ -660,6 +670,7 @@ impl From<TcpStream> for Stream {
             read_pending_time: AccumulatedDuration::new(),
             write_pending_time: AccumulatedDuration::new(),
             rx_ts: None,
+            activity: None,
         }
     }
 }
@@ -683,6 +694,7 @@ impl From<virt::VirtualSocketStream> for Stream {
             read_pending_time: AccumulatedDuration::new(),
             write_pending_time: AccumulatedDuration::new(),
             rx_ts: None,
+            activity: None,
         }
     }
 }
@@ -707,6 +719,7 @@ impl From<UnixStream> for Stream {
             read_pending_time: AccumulatedDuration::new(),
             write_pending_time: AccumulatedDuration::new(),
             rx_ts: None,
+            activity: None,
         }
     }
 }
@@ -846,6 +859,12 @@ impl AsyncRead for Stream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        // Gantry patch: a shed connection reads end of file; a read marks it busy (data) or,
+        // when it awaits a request, idle (nothing to read).
+        if self.activity.as_ref().is_some_and(|a| a.is_shed()) {
+            return Poll::Ready(Ok(()));
+        }
+        let filled = buf.filled().len();
         let result = if !self.rewind_read_buf.is_empty() {
             let data_to_read = self.rewind_read_buf.pop().unwrap(); // safe
             let mut data_to_read = data_to_read.as_slice();
@@ -861,6 +880,13 @@ impl AsyncRead for Stream {
         };
         self.read_pending_time.poll_time(&result);
         self.rx_ts = self.stream().get_ref().rx_ts;
+        if let Some(activity) = &self.activity {
+            if buf.filled().len() > filled {
+                activity.on_read_data();
+            } else if result.is_pending() {
+                activity.on_read_pending();
+            }
+        }
         result
     }
 }

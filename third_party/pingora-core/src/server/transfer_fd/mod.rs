@@ -176,24 +176,42 @@ where
     )
     .unwrap();
 
-    let fd = match accept_with_retry_timeout(listen_fd.as_raw_fd(), max_retry) {
-        Ok(fd) => fd,
-        Err(e) => {
-            error!("Giving up reading socket from: {path}, error: {e:?}");
-            //cleanup
-            if nix::unistd::close(listen_fd).is_ok() {
-                nix::unistd::unlink(path).unwrap();
+    // Gantry patch: accept only a peer running as this user or as root (SO_PEERCRED); a
+    // refused peer is closed and the wait goes on, a few times at most.
+    let mut refused = 0;
+    let conn = loop {
+        let fd = match accept_with_retry_timeout(listen_fd.as_raw_fd(), max_retry) {
+            Ok(fd) => fd,
+            Err(e) => {
+                error!("Giving up reading socket from: {path}, error: {e:?}");
+                //cleanup
+                if nix::unistd::close(listen_fd).is_ok() {
+                    nix::unistd::unlink(path).unwrap();
+                }
+                return Err(e);
             }
-            return Err(e);
+        };
+
+        // The accepted connection is only needed for this transfer. Take ownership of it so
+        // that it is closed on every path out of this function, including the early return
+        // from `cmsgs()?` below; otherwise every graceful upgrade leaks one unix socket.
+        //
+        // SAFETY: `fd` was just returned by accept(2) and is not owned or closed anywhere else.
+        let conn = unsafe { OwnedFd::from_raw_fd(fd) };
+        match check_peer(&conn) {
+            Ok(()) => break conn,
+            Err(who) => {
+                error!("Refusing listening sockets from {who} on {path}: not this user or root");
+                refused += 1;
+                if refused >= MAX_REFUSED_PEERS {
+                    if nix::unistd::close(listen_fd).is_ok() {
+                        nix::unistd::unlink(path).unwrap();
+                    }
+                    return Err(Errno::EPERM);
+                }
+            }
         }
     };
-
-    // The accepted connection is only needed for this transfer. Take ownership of it so
-    // that it is closed on every path out of this function, including the early return
-    // from `cmsgs()?` below; otherwise every graceful upgrade leaks one unix socket.
-    //
-    // SAFETY: `fd` was just returned by accept(2) and is not owned or closed anywhere else.
-    let conn = unsafe { OwnedFd::from_raw_fd(fd) };
 
     let mut io_vec = [IoSliceMut::new(payload); 1];
     let mut cmsg_buf = nix::cmsg_space!([RawFd; MAX_FDS]);
@@ -241,6 +259,25 @@ where
 
 #[cfg(target_os = "linux")]
 const MAX_RETRY: usize = 5;
+
+/// Gantry patch: how many refused peers end a wait for listening sockets.
+#[cfg(target_os = "linux")]
+const MAX_REFUSED_PEERS: usize = 8;
+
+/// Gantry patch: whether the process at the other end of a unix socket may exchange
+/// listening sockets with this one: it must run as the same effective user, or as root.
+/// Errors name the peer (uid and pid).
+#[cfg(target_os = "linux")]
+fn check_peer<F: std::os::fd::AsFd>(conn: &F) -> Result<(), String> {
+    let cred = socket::getsockopt(conn, socket::sockopt::PeerCredentials)
+        .map_err(|e| format!("a peer whose credentials cannot be read ({e})"))?;
+    let me = nix::unistd::geteuid().as_raw();
+    if cred.uid() == me || cred.uid() == 0 {
+        Ok(())
+    } else {
+        Err(format!("uid {} (pid {})", cred.uid(), cred.pid()))
+    }
+}
 #[cfg(target_os = "linux")]
 const RETRY_INTERVAL: time::Duration = time::Duration::from_secs(1);
 
@@ -334,6 +371,16 @@ where
             },
         }
     };
+
+    // Gantry patch: hand the sockets only to a process of this user or root (SO_PEERCRED of
+    // the listening end), never to whoever bound the socket path first.
+    let conn_result = conn_result.and_then(|n| match check_peer(&send_fd) {
+        Ok(()) => Ok(n),
+        Err(who) => {
+            error!("Refusing to send listening sockets to {who} on {path}: not this user or root");
+            Err(Errno::EPERM)
+        }
+    });
 
     let result = match conn_result {
         Ok(_) => {
