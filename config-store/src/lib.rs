@@ -9,6 +9,7 @@ pub mod annotations;
 pub mod diagnostic;
 pub mod dir;
 pub mod kind;
+pub mod limits;
 pub mod parse;
 pub mod resource;
 pub mod snapshot;
@@ -19,6 +20,7 @@ pub mod validate;
 pub use diagnostic::{Diagnostic, Severity};
 pub use dir::{DirStore, WatchMode, WatchOptions};
 pub use kind::ResourceKind;
+pub use limits::Limits;
 pub use snapshot::Snapshot;
 pub use store::{ConfigStore, StoreError};
 

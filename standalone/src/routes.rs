@@ -14,7 +14,10 @@ use crate::config_url;
 /// Prints the table compiled from the directory (DNS destinations resolved once).
 pub fn run(args: &RoutesArgs) -> anyhow::Result<()> {
     let root = config_url::resolve(&args.config.config)?;
-    let snapshot = DirStore::load(&root)?;
+    let snapshot = DirStore::load_with(
+        &root,
+        config_store::Limits::with_max_file_size(args.config.max_file_size),
+    )?;
     let options = CompileOptions {
         ingress_class: args.config.class_filter(),
     };

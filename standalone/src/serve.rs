@@ -36,6 +36,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let watch = WatchOptions {
         mode: args.watch,
         poll_interval: args.poll_interval,
+        limits: config_store::Limits::with_max_file_size(args.config.max_file_size),
     };
     let control = start_control_plane(&root, watch, args.config.class_filter(), &args.listen)?;
     run_proxy(&args.listen, &control)

@@ -11,7 +11,10 @@ use crate::config_url;
 /// Prints each diagnostic on its own line, then a summary.
 pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
     let root = config_url::resolve(&args.config)?;
-    let snapshot = DirStore::load(&root)?;
+    let snapshot = DirStore::load_with(
+        &root,
+        config_store::Limits::with_max_file_size(args.max_file_size),
+    )?;
     let options = CompileOptions {
         ingress_class: args.class_filter(),
     };
