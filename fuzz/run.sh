@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-60}"
-targets=(parse_source annotations higress_config)
+targets=(parse_source annotations higress_config yaml_limits)
 
 # cargo-fuzz needs nightly-only rustc flags; stable 1.95 accepts them under RUSTC_BOOTSTRAP.
 export RUSTC_BOOTSTRAP=1

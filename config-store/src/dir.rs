@@ -18,6 +18,7 @@ use async_trait::async_trait;
 use tokio::sync::{watch as channel, Notify};
 
 use crate::kind::ResourceKind;
+use crate::limits::Limits;
 use crate::snapshot::Snapshot;
 use crate::store::{
     check_name, check_precondition, check_put, version_of, ConfigStore, Precondition, StoreError,
@@ -64,8 +65,13 @@ struct Located {
 impl DirStore {
     /// Reads the directory once, without watching (for `gantry validate` and `routes`).
     pub fn load(root: &Path) -> Result<Snapshot, StoreError> {
+        Self::load_with(root, Limits::default())
+    }
+
+    /// [`Self::load`] within `limits`.
+    pub fn load_with(root: &Path, limits: Limits) -> Result<Snapshot, StoreError> {
         require_dir(root)?;
-        let mut scanner = Scanner::new(root.to_path_buf());
+        let mut scanner = Scanner::with_limits(root.to_path_buf(), limits);
         Ok(scanner.rescan(&Snapshot::default()).unwrap_or_default())
     }
 
@@ -88,7 +94,7 @@ impl DirStore {
             // Best effort, like the standalone api-server: a read-only root still loads.
             let _ = std::fs::create_dir_all(root.join(kind.plural()));
         }
-        let mut scanner = Scanner::new(root.to_path_buf());
+        let mut scanner = Scanner::with_limits(root.to_path_buf(), options.limits);
         let first = scanner.rescan(&baseline).unwrap_or(baseline);
         for d in first.diagnostics() {
             scan::log_diagnostic(d);

@@ -9,6 +9,7 @@ pub mod annotations;
 pub mod diagnostic;
 pub mod dir;
 pub mod kind;
+pub mod limits;
 pub mod local_snapshot;
 pub mod parse;
 pub mod resource;
@@ -20,6 +21,7 @@ pub mod validate;
 pub use diagnostic::{Diagnostic, Severity};
 pub use dir::{DirStore, WatchMode, WatchOptions};
 pub use kind::ResourceKind;
+pub use limits::Limits;
 pub use snapshot::Snapshot;
 pub use store::{ConfigStore, Precondition, StoreError, StoreState, StoredDocument};
 

@@ -2,14 +2,18 @@
 //!
 //! A source is one file (or one Nacos config). It may hold several `---` documents. As in
 //! Higress standalone, a single-document file's resource is named after the file; every
-//! resource is placed in the `higress-system` namespace.
+//! resource is placed in the `higress-system` namespace. Every source is first checked
+//! against the input [`Limits`] (size, nesting, alias expansion). Messages about a source
+//! that may hold a Secret never quote its content (see [`redact`]).
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::diagnostic::Diagnostic;
 use crate::kind::ResourceKind;
+use crate::limits::{self, LimitError, Limits};
 use crate::resource::ingress::FlatIngress;
+use crate::resource::secret::BASE64_ERROR_PREFIX;
 use crate::resource::Resource;
 use crate::SYSTEM_NAMESPACE;
 
@@ -33,15 +37,31 @@ pub struct SourceContext<'a> {
     pub default_name: Option<&'a str>,
 }
 
-/// Parses every document of one source.
+/// Parses every document of one source within the default [`Limits`].
 ///
-/// A YAML syntax error fails the whole source (`Err`); a document with a bad field fails only
-/// that document (an error in [`ParsedSource::diagnostics`]).
+/// A YAML syntax error or a crossed limit fails the whole source (`Err`); a document with a
+/// bad field fails only that document (an error in [`ParsedSource::diagnostics`]).
 pub fn parse_source(ctx: SourceContext<'_>, text: &str) -> Result<ParsedSource, Diagnostic> {
+    parse_source_with(ctx, text, &Limits::default())
+}
+
+/// [`parse_source`] within `limits`.
+pub fn parse_source_with(
+    ctx: SourceContext<'_>,
+    text: &str,
+    limits: &Limits,
+) -> Result<ParsedSource, Diagnostic> {
+    let sensitive = may_hold_secret(ctx, text);
+    if let Err(e) = limits::check_yaml(text, limits) {
+        return Err(Diagnostic::source_error(
+            ctx.label,
+            limit_message(&e, sensitive),
+        ));
+    }
     let mut docs = Vec::new();
     for doc in yaml_serde::Deserializer::from_str(text) {
         let value = yaml_serde::Value::deserialize(doc)
-            .map_err(|e| Diagnostic::source_error(ctx.label, format!("invalid YAML: {e}")))?;
+            .map_err(|e| Diagnostic::source_error(ctx.label, yaml_message(&e, sensitive)))?;
         if !value.is_null() {
             docs.push(value);
         }
@@ -63,6 +83,64 @@ pub fn parse_source(ctx: SourceContext<'_>, text: &str) -> Result<ParsedSource, 
         }
     }
     Ok(out)
+}
+
+/// True when a source may hold a Secret: it sits in `secrets/` or mentions the kind.
+fn may_hold_secret(ctx: SourceContext<'_>, text: &str) -> bool {
+    ctx.dir_kind == Some(ResourceKind::Secret) || text.contains("Secret")
+}
+
+/// The message for a source that crossed a limit; syntax details are hidden when it may
+/// hold a Secret.
+fn limit_message(e: &LimitError, sensitive: bool) -> String {
+    match e {
+        LimitError::Syntax { line, column, .. } if sensitive => hidden_syntax(*line, *column),
+        other => other.to_string(),
+    }
+}
+
+/// The message for a YAML error from `yaml_serde`.
+fn yaml_message(e: &yaml_serde::Error, sensitive: bool) -> String {
+    let at = e.location().map(|l| (l.line(), l.column()));
+    if e.to_string().starts_with("recursion limit exceeded") {
+        let (line, column) = at.unwrap_or_default();
+        return LimitError::TooDeep {
+            max: limits::DEFAULT_MAX_DEPTH,
+            line,
+            column,
+        }
+        .to_string();
+    }
+    match (sensitive, at) {
+        (false, _) => format!("invalid YAML: {e}"),
+        (true, Some((line, column))) => hidden_syntax(line, column),
+        (true, None) => "invalid YAML (details hidden: the file may hold a Secret)".into(),
+    }
+}
+
+fn hidden_syntax(line: usize, column: usize) -> String {
+    format!(
+        "invalid YAML at line {line} column {column} (details hidden: the file may hold a Secret)"
+    )
+}
+
+/// Reduces a deserialisation message about a Secret to its category and what was expected
+/// (both from Gantry's types), dropping what was found, which may be the Secret's value.
+pub fn redact(message: &str) -> String {
+    const HIDDEN: &str = "(value not shown: this is a Secret)";
+    for category in ["invalid type", "invalid value"] {
+        if message.starts_with(&format!("{category}: ")) {
+            return match message.rsplit_once(", expected ") {
+                Some((_, expected)) => format!("{category}: expected {expected} {HIDDEN}"),
+                None => format!("{category} {HIDDEN}"),
+            };
+        }
+    }
+    let safe = ["missing field `", "invalid length ", BASE64_ERROR_PREFIX];
+    if safe.iter().any(|p| message.starts_with(p)) {
+        return message.to_string();
+    }
+    format!("invalid {HIDDEN}")
 }
 
 /// Parses one document. `Ok(None)` means skipped (an unknown kind, reported as a warning).
@@ -87,7 +165,10 @@ fn parse_document(
 
     let kind = match kind_field.as_deref() {
         Some(k) => match ResourceKind::from_kind_name(k) {
-            Some(kind) => kind,
+            Some(kind) => {
+                check_api_version(ctx, kind, value.get("apiVersion"))?;
+                kind
+            }
             None => {
                 return Err(Diagnostic::source_error(
                     ctx.label,
@@ -124,6 +205,32 @@ fn parse_document(
     Ok(Some(resource))
 }
 
+/// A document whose `apiVersion` Higress does not read for its kind is skipped with a
+/// warning (Higress's api-server fails to decode it). A missing `apiVersion` is accepted.
+fn check_api_version(
+    ctx: SourceContext<'_>,
+    kind: ResourceKind,
+    api_version: Option<&yaml_serde::Value>,
+) -> Result<(), Diagnostic> {
+    let expected = kind.api_version();
+    let found = match api_version {
+        None => return Ok(()),
+        Some(v) => match v.as_str() {
+            Some(s) if s == expected => return Ok(()),
+            Some(s) => format!("{s:?}"),
+            None => "a value that is not a string".to_string(),
+        },
+    };
+    Err(Diagnostic::source_error(
+        ctx.label,
+        format!(
+            "{found} is not one Higress reads for {kind} (it reads {expected}); document skipped"
+        ),
+    )
+    .with_field("apiVersion")
+    .warning())
+}
+
 /// Forces the file-derived name and the system namespace, as the standalone api-server does.
 fn finish(ctx: SourceContext<'_>, resource: &mut Resource, name: &str) -> Result<(), Diagnostic> {
     if name.is_empty() {
@@ -147,8 +254,11 @@ fn typed<T: DeserializeOwned>(
 ) -> Result<T, Diagnostic> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let field = e.path().to_string();
-        let mut d = Diagnostic::source_error(ctx.label, e.into_inner().to_string())
-            .with_resource(kind, name);
+        let mut message = e.into_inner().to_string();
+        if kind == ResourceKind::Secret || ctx.dir_kind == Some(ResourceKind::Secret) {
+            message = redact(&message);
+        }
+        let mut d = Diagnostic::source_error(ctx.label, message).with_resource(kind, name);
         if field != "." {
             d = d.with_field(field);
         }
@@ -222,6 +332,80 @@ mod tests {
         };
         assert_eq!(ing.metadata.name, "flat");
         assert_eq!(ing.spec.rules[0].host.as_deref(), Some("a.com"));
+    }
+
+    #[test]
+    fn null_string_values_read_as_empty() {
+        let text = "kind: ConfigMap\ndata:\n  a: ~\n  b: x\nmetadata:\n  labels: {l: null}\n";
+        let parsed = parse_source(ctx(ResourceKind::ConfigMap, "cm"), text).unwrap();
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let Resource::ConfigMap(cm) = &parsed.resources[0] else {
+            panic!("not a config map")
+        };
+        assert_eq!(cm.data.get("a").map(String::as_str), Some(""));
+        assert_eq!(cm.metadata.labels.get("l").map(String::as_str), Some(""));
+        // A number is still an error, as in Kubernetes.
+        let bad = parse_source(
+            ctx(ResourceKind::ConfigMap, "cm"),
+            "kind: ConfigMap\ndata:\n  a: 1\n",
+        )
+        .unwrap();
+        assert_eq!(bad.diagnostics[0].field.as_deref(), Some("data.a"));
+    }
+
+    #[test]
+    fn api_versions_higress_does_not_read_are_skipped_with_a_warning() {
+        let text = "apiVersion: networking.k8s.io/v1beta1\nkind: Ingress\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: ok}\n---\nkind: Ingress\nmetadata: {name: bare}\n";
+        let parsed = parse_source(ctx(ResourceKind::Ingress, "r"), text).unwrap();
+        let names: Vec<&str> = parsed.resources.iter().map(Resource::name).collect();
+        assert_eq!(names, ["ok", "bare"]);
+        let d = &parsed.diagnostics[0];
+        assert!(!d.is_error());
+        assert_eq!(d.field.as_deref(), Some("apiVersion"));
+        assert!(d.message.contains("networking.k8s.io/v1beta1"), "{d}");
+    }
+
+    #[test]
+    fn limits_apply_before_parsing() {
+        let wide = format!(
+            "a: &a [{}]\nb: [{}]\n",
+            vec!["x"; 10_000].join(","),
+            vec!["*a"; 10_000].join(",")
+        );
+        let e = parse_source(ctx(ResourceKind::ConfigMap, "cm"), &wide).unwrap_err();
+        assert_eq!(e.source, "ingresses/x.yaml");
+        assert!(
+            e.message
+                .contains("aliases expand to more than 1000000 nodes"),
+            "{e}"
+        );
+        let deep = format!("a: {}", "{a: ".repeat(50_000));
+        let e = parse_source(ctx(ResourceKind::ConfigMap, "cm"), &deep).unwrap_err();
+        assert!(e.message.contains("nests deeper than 128 levels"), "{e}");
+        let block: String = (0..200).map(|i| format!("{}a:\n", " ".repeat(i))).collect();
+        let e = parse_source(ctx(ResourceKind::ConfigMap, "cm"), &block).unwrap_err();
+        assert!(e.message.contains("nests deeper than 128 levels"), "{e}");
+        let small = Limits::with_max_file_size(8);
+        let e = parse_source_with(
+            ctx(ResourceKind::ConfigMap, "cm"),
+            "kind: ConfigMap\n",
+            &small,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("over the 8 bytes limit"), "{e}");
+    }
+
+    #[test]
+    fn redact_keeps_the_category_and_drops_the_value() {
+        assert_eq!(
+            redact("invalid type: string \"hunter2, expected x\", expected a map"),
+            "invalid type: expected a map (value not shown: this is a Secret)"
+        );
+        assert_eq!(
+            redact("unknown variant `hunter2`, expected one of `a`"),
+            "invalid (value not shown: this is a Secret)"
+        );
+        assert_eq!(redact("missing field `kind`"), "missing field `kind`");
     }
 
     #[test]

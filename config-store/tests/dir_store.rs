@@ -45,6 +45,7 @@ fn options(mode: WatchMode, poll_ms: u64) -> WatchOptions {
     WatchOptions {
         mode,
         poll_interval: Duration::from_millis(poll_ms),
+        ..WatchOptions::default()
     }
 }
 

@@ -18,6 +18,7 @@ fn options() -> WatchOptions {
     WatchOptions {
         mode: WatchMode::Poll,
         poll_interval: Duration::from_secs(3600),
+        ..WatchOptions::default()
     }
 }
 

@@ -47,6 +47,7 @@ fn console(root: &Path) -> (axum::Router, Arc<DirStore>) {
     let options = WatchOptions {
         mode: WatchMode::Poll,
         poll_interval: std::time::Duration::from_secs(3600),
+        ..WatchOptions::default()
     };
     let store = Arc::new(DirStore::open(root, options).unwrap());
     let state = ConsoleState {

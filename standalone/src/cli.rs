@@ -51,6 +51,10 @@ pub struct ConfigArgs {
     /// Serve Ingresses of this class (and those without one); empty serves every class.
     #[arg(long, default_value = "higress")]
     pub ingress_class: String,
+    /// Largest config file read (`4MiB`, `512k`, or bytes); a larger one is an error and
+    /// keeps its last good version.
+    #[arg(long, env = "GANTRY_MAX_FILE_SIZE", default_value = "4MiB", value_parser = config_store::limits::parse_size)]
+    pub max_file_size: u64,
 }
 
 /// `gantry serve`. A flag given twice takes its last value.

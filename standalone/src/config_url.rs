@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use config_store::{DirStore, Snapshot};
+use config_store::{DirStore, Limits, Snapshot};
 
 /// Where the configuration lives: which store to open.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,12 +20,12 @@ pub enum ConfigLocation {
 // === impl ConfigLocation ===
 
 impl ConfigLocation {
-    /// Reads the configuration once, without watching (`gantry validate`, `gantry routes`).
-    pub fn load_once(&self) -> anyhow::Result<Snapshot> {
+    /// Reads the configuration once within `limits`, without watching (`gantry validate`,
+    /// `gantry routes`).
+    pub fn load_once(&self, limits: Limits) -> anyhow::Result<Snapshot> {
         match self {
-            ConfigLocation::Dir(root) => {
-                DirStore::load(root).with_context(|| format!("--config {}", root.display()))
-            }
+            ConfigLocation::Dir(root) => DirStore::load_with(root, limits)
+                .with_context(|| format!("--config {}", root.display())),
             ConfigLocation::Nacos(addr) => bail!(
                 "--config nacos://{addr}: the Nacos store is not available in this build yet; use a directory"
             ),

@@ -57,6 +57,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let watch = WatchOptions {
         mode: args.watch,
         poll_interval: args.poll_interval,
+        limits: config_store::Limits::with_max_file_size(args.config.max_file_size),
     };
     let control = start_control_plane(
         &ControlPlaneOptions {

@@ -10,7 +10,8 @@ use crate::config_url;
 /// Prints each diagnostic on its own line, then a summary.
 pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
     let location = config_url::resolve(&args.config)?;
-    let snapshot = location.load_once()?;
+    let snapshot =
+        location.load_once(config_store::Limits::with_max_file_size(args.max_file_size))?;
     let options = CompileOptions {
         ingress_class: args.class_filter(),
     };

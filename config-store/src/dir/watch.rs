@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use notify::{PollWatcher, RecursiveMode, Watcher};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 use tokio::sync::Notify;
 
+use crate::limits::Limits;
 use crate::store::StoreError;
 
 /// How changes are detected.
@@ -32,6 +34,8 @@ pub struct WatchOptions {
     pub mode: WatchMode,
     /// Poll period for `poll` and `auto` (default 1 s).
     pub poll_interval: Duration,
+    /// The bounds every file is read within (default [`Limits::default`]).
+    pub limits: Limits,
 }
 
 impl Default for WatchOptions {
@@ -39,6 +43,7 @@ impl Default for WatchOptions {
         Self {
             mode: WatchMode::Auto,
             poll_interval: Duration::from_secs(1),
+            limits: Limits::default(),
         }
     }
 }
@@ -108,11 +113,22 @@ pub fn start(
         let config = notify::Config::default()
             .with_poll_interval(options.poll_interval)
             .with_compare_contents(true);
+        // A vanished root fails every poll: log (and rescan on) the first failure only.
+        let failing = AtomicBool::new(false);
         let mut poller = PollWatcher::new(
             move |res: notify::Result<notify::Event>| match res {
-                Ok(event) if is_change(&event.kind, &event.paths) => t.notify_one(),
-                Ok(_) => {}
-                Err(e) => tracing::warn!("poll watch error: {e}"),
+                Ok(event) => {
+                    failing.store(false, Ordering::Relaxed);
+                    if is_change(&event.kind, &event.paths) {
+                        t.notify_one();
+                    }
+                }
+                Err(e) => {
+                    if !failing.swap(true, Ordering::Relaxed) {
+                        tracing::warn!("poll watch error: {e}");
+                        t.notify_one();
+                    }
+                }
             },
             config,
         )

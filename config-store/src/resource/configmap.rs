@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::ObjectMeta;
 
-/// A ConfigMap: string data by key.
+/// A ConfigMap: string data by key. A null value (`key: ~`) reads as an empty string, as
+/// Kubernetes reads it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigMap {
@@ -14,6 +15,10 @@ pub struct ConfigMap {
     #[serde(default)]
     pub metadata: ObjectMeta,
     /// String values by key.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "super::meta::string_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub data: BTreeMap<String, String>,
 }

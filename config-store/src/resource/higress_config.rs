@@ -163,6 +163,8 @@ impl HigressConfig {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
+        crate::limits::check_yaml(text, &crate::limits::Limits::default())
+            .map_err(|e| vec![(String::new(), e.to_string())])?;
         let de = yaml_serde::Deserializer::from_str(text);
         let config: HigressConfig = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();

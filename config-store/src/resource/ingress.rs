@@ -149,10 +149,10 @@ pub struct TypedLocalObjectReference {
 #[serde(rename_all = "camelCase")]
 pub struct FlatIngress {
     /// Labels.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::meta::string_map")]
     pub labels: std::collections::BTreeMap<String, String>,
     /// Annotations.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::meta::string_map")]
     pub annotations: std::collections::BTreeMap<String, String>,
     /// The spec fields, inline.
     #[serde(flatten)]

@@ -1,14 +1,21 @@
-//! core `v1` Secret, with `data` decoded from base64 at parse time.
+//! core `v1` Secret, with `data` decoded from base64 at parse time. Its values never appear
+//! in a message: `Debug` hides them and decode errors name only the key.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use base64::Engine;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::ObjectMeta;
 
+/// How every base64 error about a Secret's data starts (messages that keep their details
+/// because they quote no value).
+pub const BASE64_ERROR_PREFIX: &str = "not valid base64: data[";
+
 /// A Secret. `data` holds decoded bytes; `stringData` entries are merged into it on read.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A null value reads as empty, as in Kubernetes.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Secret {
     /// Metadata.
@@ -25,8 +32,24 @@ pub struct Secret {
     )]
     pub data: BTreeMap<String, Vec<u8>>,
     /// Plain-text values by key (write-only in Kubernetes; merged into `data`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "super::meta::string_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub string_data: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for Secret {
+    /// Keys only: the values stay out of every log line and panic message.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Secret")
+            .field("metadata", &self.metadata)
+            .field("secret_type", &self.secret_type)
+            .field("data", &self.data.keys().collect::<Vec<_>>())
+            .field("string_data", &self.string_data.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 // === impl Secret ===
@@ -53,10 +76,23 @@ where
         let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect();
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(compact.as_bytes())
-            .map_err(|e| serde::de::Error::custom(format!("data.{key}: invalid base64: {e}")))?;
+            .map_err(|e| {
+                serde::de::Error::custom(format!("{BASE64_ERROR_PREFIX}{key:?}] {}", reason(&e)))
+            })?;
         out.insert(key, bytes);
     }
     Ok(out)
+}
+
+/// What is wrong with a base64 value, without the offending byte.
+fn reason(e: &base64::DecodeError) -> String {
+    use base64::DecodeError as E;
+    match e {
+        E::InvalidByte(offset, _) => format!("has an invalid character at offset {offset}"),
+        E::InvalidLength(len) => format!("has an invalid length ({len} symbols)"),
+        E::InvalidLastSymbol(offset, _) => format!("has an invalid last symbol at offset {offset}"),
+        E::InvalidPadding => "has invalid padding".to_string(),
+    }
 }
 
 fn serialize_base64_map<S>(map: &BTreeMap<String, Vec<u8>>, ser: S) -> Result<S::Ok, S::Error>
