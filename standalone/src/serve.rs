@@ -173,7 +173,7 @@ fn open_store(
             };
             let (store, restored) = match saved {
                 Some(saved) => {
-                    let when = humantime_secs(saved.saved_at);
+                    let when = httpdate::fmt_http_date(saved.saved_at);
                     let from = format!("{} (saved {when})", saved.path.display());
                     let store = DirStore::open_with_baseline(root, watch, saved.snapshot)
                         .with_context(|| {
@@ -202,14 +202,6 @@ fn open_store(
         ConfigLocation::Nacos(addr) => bail!(
             "--config nacos://{addr}: the Nacos store is not available in this build yet; use a directory"
         ),
-    }
-}
-
-/// Seconds since the Unix epoch, for log lines (`1733140000 s after the epoch`).
-fn humantime_secs(t: std::time::SystemTime) -> String {
-    match t.duration_since(std::time::UNIX_EPOCH) {
-        Ok(d) => format!("at {} s after the Unix epoch", d.as_secs()),
-        Err(_) => "at an unknown time".into(),
     }
 }
 

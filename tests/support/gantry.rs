@@ -339,6 +339,11 @@ impl Gantry {
     }
 
     /// Kills the process and hands back its config dir.
+    /// Kills the process and hands its config dir back, for a restart on the same files.
+    pub fn stop(self) -> ConfigDir {
+        self.into_config()
+    }
+
     fn into_config(mut self) -> ConfigDir {
         self.kill();
         let empty = ConfigDir::new();
