@@ -94,14 +94,16 @@ impl DirStore {
             // Best effort, like the standalone api-server: a read-only root still loads.
             let _ = std::fs::create_dir_all(root.join(kind.plural()));
         }
+        // Watchers first, then the first scan: an edit before the scan is in it, one after
+        // the watchers' baseline wakes the reload task, so none falls between the two.
+        let trigger = Arc::new(Notify::new());
+        let watchers = watch::start(root, options, trigger.clone())?;
         let mut scanner = Scanner::with_limits(root.to_path_buf(), options.limits);
         let first = scanner.rescan(&baseline).unwrap_or(baseline);
         for d in first.diagnostics() {
             scan::log_diagnostic(d);
         }
         let (tx, _) = channel::channel(Arc::new(first));
-        let trigger = Arc::new(Notify::new());
-        let watchers = watch::start(root, options, trigger.clone())?;
         let inner = Arc::new(Inner {
             root: root.to_path_buf(),
             scanner: Mutex::new(scanner),
