@@ -83,6 +83,25 @@ pub struct ListenArgs {
     /// Address every listener binds.
     #[arg(long, default_value = "0.0.0.0")]
     pub bind: String,
+    /// Console (admin API) password of user `admin`, set at start when no admin exists, so
+    /// no init form is needed. Stored as an argon2 hash.
+    #[arg(long, env = "GANTRY_CONSOLE_PASSWORD", hide_env_values = true)]
+    pub console_password: Option<String>,
+    /// A built Higress Console frontend to serve at the console port's root.
+    #[arg(long, value_name = "DIR")]
+    pub console_ui_dir: Option<std::path::PathBuf>,
+}
+
+// === impl ListenArgs ===
+
+impl ListenArgs {
+    /// The admin API's options from these flags.
+    pub fn console_options(&self) -> console_api::ConsoleOptions {
+        console_api::ConsoleOptions {
+            admin_password: self.console_password.clone(),
+            ui_dir: self.console_ui_dir.clone(),
+        }
+    }
 }
 
 /// `gantry routes`.

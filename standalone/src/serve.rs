@@ -74,6 +74,7 @@ pub fn start_control_plane(
             let state = ConsoleState {
                 store: store.clone(),
                 status: Arc::new(GatewayStatus(gateway.clone())),
+                options: listen.console_options(),
             };
             let addr = listen::addr(&listen.bind, listen.console_port);
             let listener = tokio::net::TcpListener::bind(&addr)
@@ -81,7 +82,7 @@ pub fn start_control_plane(
                 .with_context(|| format!("cannot listen on {addr} (--console-port)"))?;
             tracing::info!("admin API on http://{addr}");
             tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, console_api::router(state)).await {
+                if let Err(e) = console_api::serve(listener, state).await {
                     tracing::error!("admin API stopped: {e}");
                 }
             });
@@ -132,5 +133,9 @@ impl StatusSource for GatewayStatus {
 
     fn gateway_diagnostics(&self) -> Vec<config_store::Diagnostic> {
         self.0.diagnostics().as_ref().clone()
+    }
+
+    fn applied_revision(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.0.applied_revision())
     }
 }
