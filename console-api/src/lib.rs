@@ -18,7 +18,9 @@ pub mod app;
 pub mod auth;
 pub mod body;
 pub mod doc;
+pub mod domains;
 pub mod error;
+pub mod routes;
 pub mod session;
 pub mod status;
 pub mod system;
@@ -122,6 +124,19 @@ fn routes(app: AppState) -> Router {
             get(system::get_higress_config).put(system::put_higress_config),
         )
         .route("/v1/gantry/status", get(status::console_status))
+        .route("/v1/domains", get(domains::list).post(domains::create))
+        .route(
+            "/v1/domains/{name}",
+            get(domains::get)
+                .put(domains::update)
+                .delete(domains::delete),
+        )
+        .route("/v1/domains/{name}/routes", get(domains::routes_of))
+        .route("/v1/routes", get(routes::list).post(routes::create))
+        .route(
+            "/v1/routes/{name}",
+            get(routes::get).put(routes::update).delete(routes::delete),
+        )
         .merge(unsupported::routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), auth::guard));
     open.merge(protected).fallback(ui::fallback).with_state(app)

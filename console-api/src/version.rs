@@ -3,7 +3,7 @@
 //! `null`, or `0` (the UI sends the number 0 on some creates) means unconditional.
 
 use config_store::Precondition;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A client-sent `version`: `None` means "write whatever is there".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,6 +21,19 @@ impl Version {
             )),
             _ => Ok(Precondition::Version(current.to_string())),
         }
+    }
+}
+
+impl Version {
+    /// The version of a stored document.
+    pub fn of(version: &str) -> Self {
+        Self(Some(version.to_string()))
+    }
+}
+
+impl Serialize for Version {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
     }
 }
 
