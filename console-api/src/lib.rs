@@ -20,14 +20,19 @@ pub mod body;
 pub mod doc;
 pub mod domains;
 pub mod error;
+pub mod plugin_instances;
 pub mod routes;
+pub mod service_sources;
+pub mod services;
 pub mod session;
 pub mod status;
 pub mod system;
+pub mod tls_certificates;
 pub mod ui;
 pub mod unsupported;
 pub mod user;
 pub mod version;
+pub mod wasm_plugins;
 pub mod wrapper;
 pub mod write;
 
@@ -136,6 +141,81 @@ fn routes(app: AppState) -> Router {
         .route(
             "/v1/routes/{name}",
             get(routes::get).put(routes::update).delete(routes::delete),
+        )
+        .route(
+            "/v1/service-sources",
+            get(service_sources::list).post(service_sources::create),
+        )
+        .route(
+            "/v1/service-sources/{name}",
+            get(service_sources::get)
+                .put(service_sources::update)
+                .delete(service_sources::delete),
+        )
+        .route("/v1/services", get(services::list))
+        .route(
+            "/v1/tls-certificates",
+            get(tls_certificates::list).post(tls_certificates::create),
+        )
+        .route(
+            "/v1/tls-certificates/{name}",
+            get(tls_certificates::get)
+                .put(tls_certificates::update)
+                .delete(tls_certificates::delete),
+        )
+        .route(
+            "/v1/wasm-plugins",
+            get(wasm_plugins::list).post(wasm_plugins::create),
+        )
+        .route(
+            "/v1/wasm-plugins/{name}",
+            get(wasm_plugins::get)
+                .put(wasm_plugins::update)
+                .delete(wasm_plugins::delete),
+        )
+        .route(
+            "/v1/wasm-plugins/{name}/{part}",
+            get(wasm_plugins::get_part),
+        )
+        .route(
+            "/v1/global/plugin-instances",
+            get(plugin_instances::global_list),
+        )
+        .route(
+            "/v1/global/plugin-instances/{plugin}",
+            get(plugin_instances::global_get)
+                .put(plugin_instances::global_put)
+                .delete(plugin_instances::global_delete),
+        )
+        .route(
+            "/v1/domains/{name}/plugin-instances",
+            get(plugin_instances::domain_list),
+        )
+        .route(
+            "/v1/domains/{name}/plugin-instances/{plugin}",
+            get(plugin_instances::domain_get)
+                .put(plugin_instances::domain_put)
+                .delete(plugin_instances::domain_delete),
+        )
+        .route(
+            "/v1/routes/{name}/plugin-instances",
+            get(plugin_instances::route_list),
+        )
+        .route(
+            "/v1/routes/{name}/plugin-instances/{plugin}",
+            get(plugin_instances::route_get)
+                .put(plugin_instances::route_put)
+                .delete(plugin_instances::route_delete),
+        )
+        .route(
+            "/v1/services/{name}/plugin-instances",
+            get(plugin_instances::service_list),
+        )
+        .route(
+            "/v1/services/{name}/plugin-instances/{plugin}",
+            get(plugin_instances::service_get)
+                .put(plugin_instances::service_put)
+                .delete(plugin_instances::service_delete),
         )
         .merge(unsupported::routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), auth::guard));
