@@ -170,14 +170,14 @@ pub async fn update(
     Ok(raw(saved))
 }
 
-/// `DELETE /v1/domains/{name}`: 204; refused (500, as Higress) while routes use it.
+/// `DELETE /v1/domains/{name}`: 204; 409 while routes use it (Higress: 500).
 pub async fn delete(State(app): State<AppState>, Path(name): Path<String>) -> ApiResult<Response> {
     if routes::all(&app)
         .await?
         .iter()
         .any(|(_, r)| serves(r, &name))
     {
-        return Err(ApiError::refused(
+        return Err(ApiError::conflict(
             "The domain has routes. Please delete them first.",
         ));
     }

@@ -2,7 +2,8 @@
 //! console's `{"success":false,"message":…,"data":null}` body.
 //!
 //! Validation → 400, authentication → 401, missing → 404, version or existence conflicts →
-//! 409, not served by Gantry → 501, anything else → 500 (details logged, never returned).
+//! 409 (also a request the current state refuses, where Higress answers 500: a second
+//! init, deleting a domain that has routes), not served by Gantry → 501, anything else → 500 (details logged, never returned).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -78,12 +79,6 @@ impl ApiError {
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal error; the gateway log has the details",
         )
-    }
-
-    /// 500 with a message that is safe to show (a refused state change, as Higress answers
-    /// "System already initialized.").
-    pub fn refused(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
     }
 }
 

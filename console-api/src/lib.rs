@@ -20,6 +20,7 @@ pub mod body;
 pub mod doc;
 pub mod domains;
 pub mod error;
+pub mod openapi;
 pub mod plugin_instances;
 pub mod routes;
 pub mod service_sources;
@@ -116,6 +117,7 @@ fn routes(app: AppState) -> Router {
         .route("/healthz/ready", get(|| async { "ok" }))
         .route("/readyz", get(status::readyz))
         .route("/gantry/status", get(status::status))
+        .route("/v3/api-docs", get(openapi::serve))
         .route("/system/init", post(system::init))
         .route("/system/info", get(system::info))
         .route("/system/config", get(system::config))

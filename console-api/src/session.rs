@@ -40,7 +40,7 @@ pub async fn login(State(app): State<AppState>, req: Request) -> ApiResult<Respo
     }
     let account = app
         .account()
-        .ok_or_else(|| ApiError::refused("The console is not initialized yet."))?;
+        .ok_or_else(|| ApiError::conflict("The console is not initialized yet."))?;
     app.check_login(&account, &login.username, &login.password, ip)
         .await?;
     let account = if account.needs_migration() {

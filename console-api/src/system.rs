@@ -66,8 +66,8 @@ pub struct HigressConfigBody {
     config: String,
 }
 
-/// `POST /system/init`: creates the admin account (200 with an empty wrapper); 500 when the
-/// console is initialised already, as Higress.
+/// `POST /system/init`: creates the admin account (200 with an empty wrapper); 409 when the
+/// console is initialised already (Higress: 500).
 pub async fn init(
     State(app): State<AppState>,
     JsonBody(body): JsonBody<InitRequest>,
@@ -99,7 +99,7 @@ pub async fn init(
         .initialize(&user.name, &user.display_name, &user.password, &configs)
         .await?
     {
-        return Err(ApiError::refused("System already initialized."));
+        return Err(ApiError::conflict("System already initialized."));
     }
     Ok(done())
 }

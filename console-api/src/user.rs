@@ -75,7 +75,7 @@ pub async fn change_password(
         .and_then(|cm| cm.data.get("admin.password-change.disabled").cloned())
         .is_some_and(|v| v == "true");
     if disabled {
-        return Err(ApiError::refused(
+        return Err(ApiError::conflict(
             "Changing the admin password is disabled (admin.password-change.disabled).",
         ));
     }

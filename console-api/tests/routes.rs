@@ -385,7 +385,7 @@ async fn domains_round_trip_and_drive_route_tls() {
     let r = h
         .call(Method::DELETE, "/v1/domains/foo.example.com", None)
         .await;
-    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.text.contains("has routes"));
     // Stale version → 409.
     let mut stale = d.clone();

@@ -48,7 +48,7 @@ async fn first_run_flow_as_the_ui_does_it() {
             Some(json!({"adminUser": {"name": "x", "displayName": "x", "password": "y"}})),
         )
         .await;
-    assert_eq!(again.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(again.status, StatusCode::CONFLICT);
     assert_eq!(again.json()["success"], false);
 
     let login = h.login(PASSWORD).await;
