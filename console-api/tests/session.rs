@@ -405,3 +405,20 @@ async fn higress_config_round_trips_with_its_version() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.text.contains("config"), "{}", bad.text);
 }
+
+#[tokio::test]
+async fn console_status_reports_the_applied_revision() {
+    let h = Harness::logged_in().await;
+    let status = h.data("/v1/gantry/status").await;
+    assert!(status["revision"].as_u64().unwrap() > 0, "{status}");
+    assert_eq!(
+        status["appliedRevision"], status["revision"],
+        "writes wait until applied"
+    );
+    assert!(
+        status["store"].as_str().unwrap().starts_with("dir:"),
+        "{status}"
+    );
+    let open = h.get("/gantry/status").await.json();
+    assert_eq!(open["revision"], status["revision"]);
+}
