@@ -15,7 +15,7 @@ use crate::auth::account::DEFINER_LABEL;
 use crate::body::JsonBody;
 use crate::doc::{self, child, root, Doc};
 use crate::error::{ApiError, ApiResult};
-use crate::routes::convert::{normalize_domain, DomainTls};
+use crate::routes::convert::{normalize_domain, DomainTls, DEFAULT_DOMAIN};
 use crate::routes::{self, serves};
 use crate::version::Version;
 use crate::wrapper::{created, list as list_page, no_content, ok, raw, Params};
@@ -148,7 +148,7 @@ pub async fn create(
     Ok(created(saved))
 }
 
-/// `PUT /v1/domains/{name}`: 200; 409 on a stale version.
+/// `PUT /v1/domains/{name}`: 200; 409 on a stale version; creates `higress-default-domain`.
 pub async fn update(
     State(app): State<AppState>,
     Path(name): Path<String>,
@@ -163,10 +163,12 @@ pub async fn update(
         }
     }
     check(&domain)?;
-    let current = find(&app, &name)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("domain {name:?} not found")))?;
-    let saved = app.write_domain(&name, &domain, Some(&current)).await?;
+    let current = find(&app, &name).await?;
+    // The UI always shows the default domain; its ConfigMap is made on first save.
+    if current.is_none() && name != DEFAULT_DOMAIN {
+        return Err(ApiError::not_found(format!("domain {name:?} not found")));
+    }
+    let saved = app.write_domain(&name, &domain, current.as_ref()).await?;
     Ok(raw(saved))
 }
 

@@ -423,3 +423,27 @@ async fn domains_round_trip_and_drive_route_tls() {
     );
     assert_eq!(h.file("configmaps/domain-foo.example.com.yaml"), None);
 }
+
+#[tokio::test]
+async fn the_default_domain_is_created_on_first_save() {
+    let h = harness().await;
+    let r = h
+        .call(
+            Method::PUT,
+            "/v1/domains/other.example.com",
+            Some(json!({"enableHttps": "off"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = h
+        .call(
+            Method::PUT,
+            "/v1/domains/higress-default-domain",
+            Some(json!({"name": "higress-default-domain", "enableHttps": "off", "version": null})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(h
+        .file("configmaps/domain-higress-default-domain.yaml")
+        .is_some());
+}
