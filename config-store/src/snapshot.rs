@@ -142,12 +142,7 @@ impl Snapshot {
             revision,
             objects: objects
                 .into_iter()
-                .map(|o| {
-                    (
-                        (o.resource.kind(), o.resource.name().to_string()),
-                        Arc::new(o),
-                    )
-                })
+                .map(|o| ((o.resource.kind(), o.resource.name().to_string()), Arc::new(o)))
                 .collect(),
             diagnostics: Vec::new(),
         }
