@@ -73,6 +73,10 @@ scale=$(section "10,000 routes over 1,000 hosts: load, compile, memory" \
 \`VmHWM\` after start and after 1,000 requests spread over every host. Goals: compile < 300 ms, RSS < 100 MB." \
   scale --runs "$runs")
 
+console=$(section "Console API: write → served, list, memory" \
+  "\`PUT /v1/routes/{name}\` with the version read, switching the route's service between two \`static\` echo backends, $edits times (served: PUT sent → first answer from the new backend); then \`GET /v1/routes\` with 1,000 more routes; \`VmRSS\` / \`VmHWM\` after each. \`bench/console.sh\` reruns only this section." \
+  console --edits "$edits" --routes 1000 --lists 20)
+
 # The criterion bench prints its own report on stdout (sent to stderr here) and
 # writes the Markdown table to $ROUTE_MATCH_TABLE.
 echo "running: cargo bench -p gantry-bench --bench route_match" >&2
@@ -113,6 +117,7 @@ $poll
 $startup
 $rss
 $scale
+$console
 $route_match
 DOC
 mv "$tmp" "$out"

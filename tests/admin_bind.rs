@@ -1,5 +1,5 @@
 //! The admin API listens on 127.0.0.1 unless `--console-bind` says otherwise, whatever
-//! `--bind` the data plane uses (it has no login yet), as Caddy keeps its admin API local.
+//! `--bind` the data plane uses, as Caddy keeps its admin API local.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use gantry_tests::http1::Http1;

@@ -29,5 +29,8 @@ step "tests"
 export GANTRY_BIN="$CARGO_TARGET_DIR/debug/gantry"
 cargo test --workspace -- --test-threads=2
 
+step "console API fuzz (schemathesis, 60 s)"
+if [ "${GANTRY_SKIP_CONSOLE_FUZZ:-0}" = 1 ]; then echo "skipped (GANTRY_SKIP_CONSOLE_FUZZ=1)"; else tests/console_fuzz.sh 60; fi
+
 step "fuzz (60 s per target)"
 if [ "${GANTRY_SKIP_FUZZ:-0}" = 1 ]; then echo "skipped (GANTRY_SKIP_FUZZ=1)"; else fuzz/run.sh 60; fi

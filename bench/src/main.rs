@@ -5,6 +5,7 @@
 //! ```text
 //! gantry-bench edit-latency --watch events|poll [--poll-interval 500ms] [--edits 100]
 //! gantry-bench startup [--runs 20]
+//! gantry-bench console [--edits 100] [--routes 1000] [--lists 20]
 //! gantry-bench rss [--settle 2s]
 //! gantry-bench scale [--hosts 1000] [--paths 10] [--runs 10] [--requests 1000] [--settle 2s]
 //! gantry-bench generate --out DIR [--hosts 1000] [--paths 10] [--backend 127.0.0.1:8080]
@@ -18,6 +19,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod args;
+mod console;
 mod edit_latency;
 mod generate;
 mod grpc;
@@ -33,6 +35,7 @@ use args::Args;
 const USAGE: &str = "usage:
   gantry-bench edit-latency --watch events|poll [--poll-interval 500ms] [--edits 100]
   gantry-bench startup [--runs 20]
+  gantry-bench console [--edits 100] [--routes 1000] [--lists 20]
   gantry-bench rss [--settle 2s]
   gantry-bench scale [--hosts 1000] [--paths 10] [--runs 10] [--requests 1000] [--settle 2s]
   gantry-bench generate --out DIR [--hosts 1000] [--paths 10] [--backend 127.0.0.1:8080]
@@ -57,6 +60,7 @@ async fn main() -> ExitCode {
     let result = match command.as_str() {
         "edit-latency" => edit_latency::run(&args).await,
         "startup" => startup::run(&args).await,
+        "console" => console::run(&args).await,
         "rss" => rss::run(&args).await,
         "scale" => scale::run(&args).await,
         "generate" => generate::run(&args),

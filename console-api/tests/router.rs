@@ -11,7 +11,7 @@ use axum::http::{Request, StatusCode};
 use config_store::{
     ConfigStore, Diagnostic, DirStore, Precondition, ResourceKind, WatchMode, WatchOptions,
 };
-use console_api::{router, ConsoleState, StatusSource};
+use console_api::{router, ConsoleOptions, ConsoleState, StatusSource};
 use serde_json::Value;
 use tower::ServiceExt as _;
 
@@ -53,6 +53,7 @@ fn console(root: &Path) -> (axum::Router, Arc<DirStore>) {
     let state = ConsoleState {
         store: store.clone(),
         status: Arc::new(FixedStatus { routes: 7 }),
+        options: ConsoleOptions::default(),
     };
     (router(state), store)
 }

@@ -22,6 +22,8 @@ pub struct Gateway {
     discovery: Arc<Discovery>,
     options: CompileOptions,
     diagnostics: ArcSwap<Vec<Diagnostic>>,
+    /// The revision of the snapshot the table was built from (0 before the first apply).
+    applied: watch::Sender<u64>,
 }
 
 // === impl Gateway ===
@@ -36,6 +38,7 @@ impl Gateway {
             discovery,
             options,
             diagnostics: ArcSwap::from_pointee(Vec::new()),
+            applied: watch::Sender::new(0),
         }
     }
 
@@ -56,6 +59,7 @@ impl Gateway {
         );
         self.table.store(Arc::new(compiled.table));
         self.diagnostics.store(Arc::new(compiled.diagnostics));
+        self.applied.send_replace(snapshot.revision());
         tracing::info!(
             revision = snapshot.revision(),
             routes,
@@ -85,6 +89,12 @@ impl Gateway {
     /// Problems found while compiling the current table (unresolved references, …).
     pub fn diagnostics(&self) -> Arc<Vec<Diagnostic>> {
         self.diagnostics.load_full()
+    }
+
+    /// Follows the revision of the snapshot the live table was built from, so a writer can
+    /// wait until its change is served.
+    pub fn applied_revision(&self) -> watch::Receiver<u64> {
+        self.applied.subscribe()
     }
 
     /// The SNI certificate resolver the HTTPS listener uses.

@@ -31,7 +31,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the gateway on a config directory, applying every change live.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Check a config directory; print every problem; exit 1 if any is an error.
     Validate(ConfigArgs),
     /// Print the route table compiled from a config directory.
@@ -117,9 +117,28 @@ pub struct ListenArgs {
     /// Address the HTTP and HTTPS listeners bind.
     #[arg(long, default_value = "0.0.0.0")]
     pub bind: String,
-    /// Address the admin API binds. Local only by default: the admin API has no login yet.
+    /// Address the admin API binds. Local only by default.
     #[arg(long, default_value = "127.0.0.1")]
     pub console_bind: String,
+    /// Console (admin API) password of user `admin`, set at start when no admin exists, so
+    /// no init form is needed. Stored as an argon2 hash.
+    #[arg(long, env = "GANTRY_CONSOLE_PASSWORD", hide_env_values = true)]
+    pub console_password: Option<String>,
+    /// A built Higress Console frontend to serve at the console port's root.
+    #[arg(long, value_name = "DIR")]
+    pub console_ui_dir: Option<std::path::PathBuf>,
+}
+
+// === impl ListenArgs ===
+
+impl ListenArgs {
+    /// The admin API's options from these flags.
+    pub fn console_options(&self) -> console_api::ConsoleOptions {
+        console_api::ConsoleOptions {
+            admin_password: self.console_password.clone(),
+            ui_dir: self.console_ui_dir.clone(),
+        }
+    }
 }
 
 /// `gantry routes`.
@@ -166,7 +185,7 @@ impl Cli {
     /// Runs the chosen command.
     pub fn run(self) -> anyhow::Result<ExitCode> {
         match self.command {
-            Command::Serve(args) => crate::serve::run(args).map(|_| ExitCode::SUCCESS),
+            Command::Serve(args) => crate::serve::run(*args).map(|_| ExitCode::SUCCESS),
             Command::Validate(args) => crate::validate::run(&args),
             Command::Routes(args) => crate::routes::run(&args).map(|_| ExitCode::SUCCESS),
             Command::Echo(args) => crate::echo::run(&args).map(|_| ExitCode::SUCCESS),

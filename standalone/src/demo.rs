@@ -42,6 +42,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         console_port: args.console_port,
         bind: "127.0.0.1".into(),
         console_bind: "127.0.0.1".into(),
+        console_password: None,
+        console_ui_dir: None,
     };
     serve::preflight(&listen)?;
     listen::check("127.0.0.1", ECHO_PORT, "(the demo's echo backend port)")?;

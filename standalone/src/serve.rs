@@ -129,13 +129,14 @@ pub fn start_control_plane(
                     gateway: gateway.clone(),
                     restored,
                 }),
+                options: listen.console_options(),
             };
             let addr = listen::addr(&listen.console_bind, listen.console_port);
             let listener = listen::admin_listener(&addr, ADMIN_BACKLOG)
                 .with_context(|| format!("cannot listen on {addr} (--console-port)"))?;
             tracing::info!("admin API on http://{addr}");
             tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, console_api::router(state)).await {
+                if let Err(e) = console_api::serve(listener, state).await {
                     tracing::error!("admin API stopped: {e}");
                 }
             });
@@ -252,5 +253,9 @@ impl StatusSource for GatewayStatus {
 
     fn restored_from(&self) -> Option<String> {
         self.restored.clone()
+    }
+
+    fn applied_revision(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.gateway.applied_revision())
     }
 }

@@ -79,6 +79,7 @@ pub struct Gantry {
     child: Child,
     http_port: u16,
     https_port: Option<u16>,
+    console_port: u16,
     config: ConfigDir,
     logs: TempDir,
     client: Client,
@@ -218,6 +219,7 @@ impl GantryBuilder {
             child,
             http_port,
             https_port,
+            console_port,
             config,
             logs,
             client: Client::new(http_port),
@@ -254,6 +256,11 @@ impl Gantry {
     /// The HTTP port the gateway listens on (`127.0.0.1`).
     pub fn http_port(&self) -> u16 {
         self.http_port
+    }
+
+    /// The admin API port (`127.0.0.1`); 0 unless the builder turned the console on.
+    pub fn console_port(&self) -> u16 {
+        self.console_port
     }
 
     /// The HTTPS port the gateway listens on (`127.0.0.1`); panics unless the

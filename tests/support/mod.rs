@@ -6,6 +6,7 @@ pub mod backend;
 pub mod backends;
 pub mod client;
 pub mod config;
+pub mod console;
 pub mod dns;
 pub mod echo;
 pub mod eventually;
@@ -27,6 +28,7 @@ pub mod ws;
 
 pub use client::{Client, Reply};
 pub use config::{ConfigDir, Ingress, Path, PathType, Registry};
+pub use console::{ConsoleClient, ConsoleReply};
 pub use echo::EchoServer;
 pub use eventually::{eventually, try_eventually, DEADLINE};
 pub use gantry::{gantry_bin, routes, run_cli, validate, CliOutput, Gantry, GantryBuilder, Watch};
