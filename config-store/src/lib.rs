@@ -10,6 +10,7 @@ pub mod diagnostic;
 pub mod dir;
 pub mod kind;
 pub mod local_snapshot;
+pub mod nacos;
 pub mod parse;
 pub mod resource;
 pub mod snapshot;
@@ -20,6 +21,7 @@ pub mod validate;
 pub use diagnostic::{Diagnostic, Severity};
 pub use dir::{DirStore, WatchMode, WatchOptions};
 pub use kind::ResourceKind;
+pub use nacos::{NacosOptions, NacosStore};
 pub use snapshot::Snapshot;
 pub use store::{ConfigStore, Precondition, StoreError, StoreState, StoredDocument};
 

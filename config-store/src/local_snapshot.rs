@@ -123,7 +123,10 @@ impl LocalSnapshot {
         };
         let file: File = serde_json::from_str(&text).map_err(|e| format_err(e.to_string()))?;
         if file.format != FORMAT {
-            return Err(format_err(format!("format {} (expected {FORMAT})", file.format)));
+            return Err(format_err(format!(
+                "format {} (expected {FORMAT})",
+                file.format
+            )));
         }
         if file.store != self.store {
             return Err(format_err(format!(
@@ -291,13 +294,19 @@ mod tests {
         assert!(local.load().unwrap().is_none());
         let good = assemble(
             &Snapshot::default(),
-            vec![source("ingresses/a.yaml", "a", A), source("ingresses/b.yaml", "b", B)],
+            vec![
+                source("ingresses/a.yaml", "a", A),
+                source("ingresses/b.yaml", "b", B),
+            ],
         );
         local.save(&good).unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(local.path()).unwrap().permissions().mode();
+            let mode = std::fs::metadata(local.path())
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let saved = local.load().unwrap().unwrap();
@@ -312,7 +321,10 @@ mod tests {
         );
         let a = next.get(ResourceKind::Ingress, "a").unwrap();
         assert!(a.stale, "the broken file keeps its saved version");
-        assert!(next.get(ResourceKind::Ingress, "b").is_none(), "a deleted file drops");
+        assert!(
+            next.get(ResourceKind::Ingress, "b").is_none(),
+            "a deleted file drops"
+        );
         assert_eq!(next.stale_objects().count(), 1);
     }
 
@@ -325,7 +337,11 @@ mod tests {
             path: local.path().to_path_buf(),
             store: "dir:/y".into(),
         };
-        assert!(other.load().unwrap_err().to_string().contains("saved for dir:/x"));
+        assert!(other
+            .load()
+            .unwrap_err()
+            .to_string()
+            .contains("saved for dir:/x"));
         std::fs::write(local.path(), "{").unwrap();
         assert!(matches!(
             local.load(),

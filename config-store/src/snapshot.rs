@@ -142,7 +142,12 @@ impl Snapshot {
             revision,
             objects: objects
                 .into_iter()
-                .map(|o| ((o.resource.kind(), o.resource.name().to_string()), Arc::new(o)))
+                .map(|o| {
+                    (
+                        (o.resource.kind(), o.resource.name().to_string()),
+                        Arc::new(o),
+                    )
+                })
                 .collect(),
             diagnostics: Vec::new(),
         }
