@@ -378,6 +378,29 @@ impl Inner {
         }
     }
 
+    /// Listens to a config this process created, and to its kind's names index (which
+    /// exists now).
+    async fn listen_to(&self, client: &NacosClient, kind: ResourceKind, data_id: Option<&str>) {
+        let mut listening = self.listening.lock().await;
+        if let Some(id) = data_id.filter(|id| !listening.configs.contains_key(*id)) {
+            let listener = watch::config_listener(&self.events);
+            if client.listen(id, GROUP, listener.clone()).await.is_ok() {
+                listening.configs.insert(id.to_string(), listener);
+            }
+        }
+        if !listening.names.contains_key(&kind) {
+            let listener = watch::names_listener(&self.events, kind);
+            let names_id = layout::names_data_id(kind);
+            if client
+                .listen(&names_id, NAMES_GROUP, listener.clone())
+                .await
+                .is_ok()
+            {
+                listening.names.insert(kind, listener);
+            }
+        }
+    }
+
     /// Rewrites a names index whose entries differ from the listing (a config created
     /// without it, e.g. in the Nacos console), so every reader sees the same set.
     async fn heal_names(
@@ -584,7 +607,7 @@ impl ConfigStore for NacosStore {
         self.update_names(&client, kind, |index| index.insert(&data_id))
             .await;
         if created {
-            self.inner.sync_listeners(&client, None).await;
+            self.inner.listen_to(&client, kind, Some(&data_id)).await;
         }
         Ok(version)
     }
@@ -622,7 +645,10 @@ impl ConfigStore for NacosStore {
         }
         self.update_names(&client, kind, |index| index.remove(&data_id))
             .await;
-        self.inner.sync_listeners(&client, None).await;
+        let listener = self.inner.listening.lock().await.configs.remove(&data_id);
+        if let Some(l) = listener {
+            let _ = client.unlisten(&data_id, GROUP, l).await;
+        }
         Ok(())
     }
 }

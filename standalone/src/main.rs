@@ -6,6 +6,8 @@ mod demo;
 mod echo;
 mod listen;
 mod logging;
+mod migrate;
+mod nacos_args;
 mod routes;
 mod serve;
 mod validate;

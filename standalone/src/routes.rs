@@ -8,11 +8,10 @@ use gateway::upstream::DestinationInfo;
 use gateway::{compile, CompileOptions, Discovery};
 
 use crate::cli::RoutesArgs;
-use crate::config_url;
 
 /// Prints the table compiled from the directory (DNS destinations resolved once).
 pub fn run(args: &RoutesArgs) -> anyhow::Result<()> {
-    let snapshot = config_url::resolve(&args.config.config)?.load_once()?;
+    let snapshot = args.config.location()?.load_once()?;
     let options = CompileOptions {
         ingress_class: args.config.class_filter(),
     };

@@ -6,14 +6,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
-use config_store::{ConfigStore, DirStore, WatchOptions};
+use anyhow::Context;
+use config_store::{ConfigStore, DirStore, NacosStore, WatchOptions};
 use console_api::{ConsoleState, StatusSource};
 use gateway::server::Listeners;
 use gateway::{CompileOptions, Discovery, Gateway};
 
 use crate::cli::{ListenArgs, ServeArgs};
-use crate::config_url::{self, ConfigLocation};
+use crate::config_url::ConfigLocation;
 use crate::listen;
 
 /// How often DNS-backed upstreams are re-resolved.
@@ -31,7 +31,7 @@ pub struct ControlPlane {
 
 /// Runs `gantry serve` until the process is signalled.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let location = config_url::resolve(&args.config.config)?;
+    let location = args.config.location()?;
     preflight(&args.listen)?;
     let watch = WatchOptions {
         mode: args.watch,
@@ -62,7 +62,7 @@ pub fn start_control_plane(
         .build()
         .context("cannot start the control-plane runtime")?;
     let (gateway, store) = runtime.block_on(async {
-        let store = open_store(location, watch)?;
+        let store = open_store(location, watch).await?;
         let discovery = Discovery::new(DNS_REFRESH);
         let gateway = Arc::new(Gateway::new(
             CompileOptions { ingress_class },
@@ -96,7 +96,7 @@ pub fn start_control_plane(
 }
 
 /// Opens the store `--config` names. Must be called inside the control-plane runtime.
-fn open_store(
+async fn open_store(
     location: &ConfigLocation,
     watch: WatchOptions,
 ) -> anyhow::Result<Arc<dyn ConfigStore>> {
@@ -106,10 +106,28 @@ fn open_store(
                 .with_context(|| format!("cannot open config directory {}", root.display()))?;
             Ok(Arc::new(store))
         }
-        ConfigLocation::Nacos(addr) => bail!(
-            "--config nacos://{addr}: the Nacos store is not available in this build yet; use a directory"
-        ),
+        ConfigLocation::Nacos(options) => {
+            let mut options = options.clone();
+            options.data_dir = nacos_data_dir();
+            let store = NacosStore::open(options)
+                .await
+                .context("cannot open the Nacos store")?;
+            Ok(Arc::new(store))
+        }
     }
+}
+
+/// Where the Nacos store keeps its local snapshot: `$XDG_DATA_HOME/gantry`, else
+/// `~/.local/share/gantry` (`%LOCALAPPDATA%\gantry` on Windows). Temporary: `--data-dir`
+/// replaces it.
+fn nacos_data_dir() -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("LOCALAPPDATA").map(PathBuf::from))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    Some(base.join("gantry"))
 }
 
 /// Runs the data plane on this thread; never returns.

@@ -19,7 +19,7 @@ use crate::ports::free_port;
 /// How long one start may take to answer.
 const START_DEADLINE: Duration = Duration::from_secs(30);
 /// Starts tried before giving up.
-const START_ATTEMPTS: usize = 4;
+const START_ATTEMPTS: usize = 8;
 /// The admin user rnacos creates on its first start.
 pub const ADMIN: (&str, &str) = ("admin", "admin");
 
