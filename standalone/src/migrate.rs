@@ -88,10 +88,9 @@ async fn copy(
 ) -> anyhow::Result<Tally> {
     let mut tally = Tally::default();
     for kind in ResourceKind::ALL {
-        let docs = source
-            .list(kind)
-            .await
-            .with_context(|| format!("cannot list the {} of {}", kind.plural(), source.describe()))?;
+        let docs = source.list(kind).await.with_context(|| {
+            format!("cannot list the {} of {}", kind.plural(), source.describe())
+        })?;
         for doc in docs {
             let name = doc.name.as_str();
             let written = match dest.get(kind, name).await {
@@ -109,7 +108,12 @@ async fn copy(
                     continue;
                 }
                 Ok(existing) => dest
-                    .put(kind, name, &doc.yaml, Precondition::Version(existing.version))
+                    .put(
+                        kind,
+                        name,
+                        &doc.yaml,
+                        Precondition::Version(existing.version),
+                    )
                     .await
                     .map(|_| ("replaced  ", &mut tally.replaced)),
                 Err(StoreError::NotFound { .. }) => dest

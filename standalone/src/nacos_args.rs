@@ -58,8 +58,14 @@ impl fmt::Debug for NacosArgs {
         f.debug_struct("NacosArgs")
             .field("nacos_ns", &self.nacos_ns)
             .field("nacos_username", &self.nacos_username)
-            .field("nacos_password", &self.nacos_password.as_ref().map(|_| "<hidden>"))
-            .field("data_enc_key", &self.data_enc_key.as_ref().map(|_| "<hidden>"))
+            .field(
+                "nacos_password",
+                &self.nacos_password.as_ref().map(|_| "<hidden>"),
+            )
+            .field(
+                "data_enc_key",
+                &self.data_enc_key.as_ref().map(|_| "<hidden>"),
+            )
             .field("nacos_refresh_interval", &self.nacos_refresh_interval)
             .finish()
     }
@@ -68,6 +74,8 @@ impl fmt::Debug for NacosArgs {
 fn parse_key(s: &str) -> Result<String, String> {
     match s.len() {
         16 | 24 | 32 => Ok(s.to_string()),
-        n => Err(format!("the key is {n} bytes; it must be 16, 24 or 32 (Higress uses 32)")),
+        n => Err(format!(
+            "the key is {n} bytes; it must be 16, 24 or 32 (Higress uses 32)"
+        )),
     }
 }

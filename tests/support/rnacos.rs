@@ -20,8 +20,10 @@ use crate::ports::free_port;
 const START_DEADLINE: Duration = Duration::from_secs(30);
 /// Starts tried before giving up.
 const START_ATTEMPTS: usize = 8;
+/// Higress standalone's namespace, and the group of every resource.
+pub const NS: &str = "higress-system";
 /// The admin user rnacos creates on its first start.
-pub const ADMIN: (&str, &str) = ("admin", "admin");
+pub const ADMIN: (&str, &str) = ("admin", "gantry-s3cret");
 
 /// A running rnacos, killed on drop (its data dir is removed then).
 pub struct Rnacos {
@@ -49,6 +51,25 @@ pub fn rnacos_bin() -> PathBuf {
         path.display()
     );
     path
+}
+
+/// How long a request to rnacos is retried: it sometimes stalls for a few seconds right
+/// after a gRPC client disconnects.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(20);
+
+/// Sends the request `make` builds until one gets an HTTP answer, for [`REQUEST_DEADLINE`].
+async fn send(make: impl Fn() -> reqwest::RequestBuilder) -> Result<reqwest::Response, String> {
+    let start = Instant::now();
+    loop {
+        match make().send().await {
+            Ok(resp) => return Ok(resp),
+            Err(e) if start.elapsed() < REQUEST_DEADLINE => {
+                eprintln!("rnacos request failed, retrying: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(format!("{e} (retried for {REQUEST_DEADLINE:?})")),
+        }
+    }
 }
 
 /// An HTTP port whose port + 1000 (gRPC) is free too.
@@ -121,6 +142,8 @@ impl Rnacos {
             .env("RNACOS_CONSOLE_HOST", "127.0.0.1")
             .env("RNACOS_DATA_DIR", self.dir.path().join("data"))
             .env("RNACOS_ENABLE_OPEN_API_AUTH", self.auth.to_string())
+            .env("RNACOS_INIT_ADMIN_USERNAME", ADMIN.0)
+            .env("RNACOS_INIT_ADMIN_PASSWORD", ADMIN.1)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone log"))
@@ -241,11 +264,7 @@ impl Rnacos {
         if let Some(t) = token {
             form.push(("accessToken", t));
         }
-        let body = self
-            .http
-            .post(self.url("/nacos/v1/cs/configs"))
-            .form(&form)
-            .send()
+        let body = send(|| self.http.post(self.url("/nacos/v1/cs/configs")).form(&form))
             .await
             .expect("publish")
             .text()
@@ -265,13 +284,13 @@ impl Rnacos {
         if let Some(t) = token {
             query.push(("accessToken", t));
         }
-        let resp = self
-            .http
-            .delete(self.url("/nacos/v1/cs/configs"))
-            .query(&query)
-            .send()
-            .await
-            .expect("remove");
+        let resp = send(|| {
+            self.http
+                .delete(self.url("/nacos/v1/cs/configs"))
+                .query(&query)
+        })
+        .await
+        .expect("remove");
         assert!(
             resp.status().is_success(),
             "remove {data_id}: {}",
@@ -301,18 +320,49 @@ impl Rnacos {
         if let Some(t) = token {
             query.push(("accessToken", t));
         }
-        let resp = self
-            .http
-            .get(self.url("/nacos/v1/cs/configs"))
-            .query(&query)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
+        let resp = send(|| {
+            self.http
+                .get(self.url("/nacos/v1/cs/configs"))
+                .query(&query)
+        })
+        .await?;
         match resp.status().as_u16() {
             200 => resp.text().await.map(Some).map_err(|e| e.to_string()),
             404 => Ok(None),
             s => Err(format!("get {data_id}: HTTP {s}")),
         }
+    }
+
+    /// Writes a resource as Higress standalone does: config `<plural>.<name>` in group
+    /// `higress-system` of namespace `higress-system`, and its entry in the names index
+    /// `<plural>.__names__` (`DEFAULT_GROUP`) when it is new.
+    pub async fn put_resource(&self, plural: &str, name: &str, yaml: &str) {
+        let data_id = format!("{plural}.{name}");
+        self.publish(NS, NS, &data_id, yaml).await;
+        let index_id = format!("{plural}.__names__");
+        let index = self.get(NS, "DEFAULT_GROUP", &index_id).await;
+        let key = format!("{NS}/{data_id}\n");
+        let current = index.unwrap_or_default().replace("EMPTY", "");
+        if !current.contains(&key) {
+            self.publish(NS, "DEFAULT_GROUP", &index_id, &format!("{current}{key}"))
+                .await;
+        }
+    }
+
+    /// Deletes a resource and its names-index entry, as Higress standalone does.
+    pub async fn delete_resource(&self, plural: &str, name: &str) {
+        let data_id = format!("{plural}.{name}");
+        self.remove(NS, NS, &data_id).await;
+        let index_id = format!("{plural}.__names__");
+        let current = self
+            .get(NS, "DEFAULT_GROUP", &index_id)
+            .await
+            .unwrap_or_default();
+        let mut next = current.replace(&format!("{NS}/{data_id}\n"), "");
+        if next.is_empty() {
+            next = "EMPTY".into();
+        }
+        self.publish(NS, "DEFAULT_GROUP", &index_id, &next).await;
     }
 
     /// Kills the process, keeping its data dir and ports for [`Rnacos::restart`].
