@@ -46,6 +46,8 @@ pub use options::{Credentials, NacosOptions};
 /// How many times a write retries a compare-and-swap lost to another writer (`Any`
 /// writes and names-index updates).
 const CAS_ATTEMPTS: usize = 5;
+/// Listener registrations run concurrently, this many at a time.
+const LISTEN_BATCH: usize = 32;
 
 /// A config store over one Nacos namespace, in Higress standalone's layout.
 #[derive(Clone)]
@@ -318,7 +320,7 @@ impl Inner {
     /// Registers a listener for every known data id (and drops those of deleted ones), and
     /// one for each names index that exists. With `listed` (the data ids of an
     /// authoritative listing), rewrites a names index whose entries differ from it.
-    async fn sync_listeners(&self, client: &NacosClient, listed: Option<&Vec<String>>) {
+    async fn sync_listeners(&self, client: &Arc<NacosClient>, listed: Option<&Vec<String>>) {
         let ids: Vec<String> = self
             .mirror
             .lock()
@@ -338,19 +340,40 @@ impl Inner {
                 let _ = client.unlisten(&id, GROUP, l).await;
             }
         }
-        for id in ids {
-            if listening.configs.contains_key(&id) {
-                continue;
+        let new: Vec<String> = ids
+            .into_iter()
+            .filter(|id| !listening.configs.contains_key(id))
+            .collect();
+        // Each registration is a round trip (the SDK reads the config first): run a batch
+        // at a time, so 1,000 configs take a few round trips, not 1,000.
+        for batch in new.chunks(LISTEN_BATCH) {
+            let mut calls = tokio::task::JoinSet::new();
+            for id in batch {
+                let (client, id) = (client.clone(), id.clone());
+                let listener = watch::config_listener(&self.events);
+                calls.spawn(async move {
+                    let result = client.listen(&id, GROUP, listener.clone()).await;
+                    (id, listener, result)
+                });
             }
-            let listener = watch::config_listener(&self.events);
-            match client.listen(&id, GROUP, listener.clone()).await {
-                Ok(()) => {
-                    listening.configs.insert(id, listener);
+            let mut failed = false;
+            while let Some(done) = calls.join_next().await {
+                match done {
+                    Ok((id, listener, Ok(()))) => {
+                        listening.configs.insert(id, listener);
+                    }
+                    Ok((id, _, Err(e))) => {
+                        tracing::debug!(data_id = id, "cannot listen yet: {e}");
+                        failed = true;
+                    }
+                    Err(e) => {
+                        tracing::debug!("listener registration failed: {e}");
+                        failed = true;
+                    }
                 }
-                Err(e) => {
-                    tracing::debug!(data_id = id, "cannot listen yet: {e}");
-                    break;
-                }
+            }
+            if failed {
+                break;
             }
         }
         for kind in ResourceKind::ALL {
@@ -388,7 +411,7 @@ impl Inner {
                 listening.configs.insert(id.to_string(), listener);
             }
         }
-        if !listening.names.contains_key(&kind) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = listening.names.entry(kind) {
             let listener = watch::names_listener(&self.events, kind);
             let names_id = layout::names_data_id(kind);
             if client
@@ -396,7 +419,7 @@ impl Inner {
                 .await
                 .is_ok()
             {
-                listening.names.insert(kind, listener);
+                slot.insert(listener);
             }
         }
     }

@@ -79,3 +79,57 @@ fn parse_key(s: &str) -> Result<String, String> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::Cli;
+    use crate::config_url::{resolve_with, ConfigLocation};
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(
+            [
+                &["gantry", "validate", "--config", "nacos://10.0.0.1:8848"],
+                args,
+            ]
+            .concat(),
+        )
+    }
+
+    #[test]
+    fn credentials_come_in_pairs_and_keys_have_aes_lengths() {
+        assert!(parse(&["--nacos-username", "nacos"]).is_err());
+        assert!(parse(&["--nacos-password", "nacos"]).is_err());
+        assert!(parse(&["--nacos-username", "nacos", "--nacos-password", "nacos"]).is_ok());
+        let short = parse(&["--data-enc-key", "0123456789"])
+            .unwrap_err()
+            .to_string();
+        assert!(short.contains("16, 24 or 32"), "{short}");
+        assert!(parse(&["--data-enc-key", "0123456789abcdef0123456789abcdef"]).is_ok());
+    }
+
+    #[test]
+    fn flags_apply_and_the_url_namespace_wins() {
+        let flags = super::NacosArgs {
+            nacos_ns: "team-a".into(),
+            nacos_username: Some("u".into()),
+            nacos_password: Some("p".into()),
+            data_enc_key: Some("0123456789abcdef".into()),
+            nacos_refresh_interval: std::time::Duration::from_secs(3),
+        };
+        let ConfigLocation::Nacos(o) = resolve_with("nacos://h:8848", &flags).unwrap() else {
+            panic!("not nacos");
+        };
+        assert_eq!(o.describe(), "nacos://h:8848/team-a");
+        assert_eq!(o.credentials.unwrap().password, "p");
+        assert_eq!(o.data_enc_key.as_deref(), Some(&b"0123456789abcdef"[..]));
+        assert_eq!(o.refresh_interval, std::time::Duration::from_secs(3));
+        let ConfigLocation::Nacos(o) = resolve_with("nacos://h:8848/team-b", &flags).unwrap()
+        else {
+            panic!("not nacos");
+        };
+        assert_eq!(o.namespace, "team-b");
+        assert!(!format!("{flags:?}").contains("0123456789abcdef"));
+    }
+}
