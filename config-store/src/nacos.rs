@@ -148,7 +148,10 @@ impl NacosStore {
             listening: tokio::sync::Mutex::new(watch::Listening::default()),
             own_names: Mutex::new(BTreeMap::new()),
         });
-        inner.relist().await;
+        // The first snapshot comes from the listing alone; the SDK client and its listeners
+        // (a round trip per config) follow at once in the background.
+        inner.relist_with(false).await;
+        inner.relist_soon.notify_one();
         if inner.listed.load(Ordering::Relaxed) {
             tracing::info!(
                 store = %inner.describe,
@@ -183,17 +186,18 @@ impl NacosStore {
         &self.inner.options
     }
 
+    /// The SDK client, connecting now if it is not yet.
     async fn client_for(&self, what: &str) -> Result<Arc<NacosClient>, StoreError> {
-        match self.inner.client.lock().await.clone() {
-            Some(c) => Ok(c),
-            None => Err(StoreError::Backend {
+        self.inner
+            .ensure_client()
+            .await
+            .map_err(|e| StoreError::Backend {
                 what: what.to_string(),
                 message: format!(
-                    "not connected to Nacos {} (gRPC on its port + 1000); retrying",
+                    "cannot connect to Nacos {} (gRPC on its port + 1000): {e}",
                     self.inner.options.server
                 ),
-            }),
-        }
+            })
     }
 
     /// Updates a kind's names index with `change` (false: nothing to do), retrying lost
@@ -244,6 +248,12 @@ impl Inner {
     /// Lists the namespace and applies it; connects the client and syncs listeners. True
     /// when Nacos answered completely.
     pub(crate) async fn relist(self: &Arc<Self>) -> bool {
+        self.relist_with(true).await
+    }
+
+    /// [`Inner::relist`]; without `connect`, only lists (and connects only when the listing
+    /// needs the client).
+    async fn relist_with(self: &Arc<Self>, connect: bool) -> bool {
         let _relist = self.relist_lock.lock().await;
         let names_mode = self.names_mode.load(Ordering::Relaxed);
         let mut client = if names_mode {
@@ -270,27 +280,31 @@ impl Inner {
                 return false;
             }
         };
-        if client.is_none() {
+        if client.is_none() && connect {
             client = Some(self.ensure_client().await);
         }
-        let client = client.unwrap_or_else(|| Err("no client".into()));
         let ids: Vec<String> = listing.iter().map(|(id, _)| id.clone()).collect();
-        let unchanged_since_listing = {
+        {
             let mut mirror = self.mirror.lock().await;
             let changes = mirror.apply_listing(listing, since, self.cipher.as_ref());
             if changes.changed {
                 self.publish(&mirror, "re-list");
             }
-            mirror.generation() == since
-        };
+        }
         self.listed.store(true, Ordering::Relaxed);
+        let Some(client) = client else {
+            self.set_state(StoreState::Ok);
+            return true;
+        };
         match &client {
             Ok(c) => {
                 self.set_state(StoreState::Ok);
-                self.sync_listeners(c, (!self.names_mode.load(Ordering::Relaxed)
-                    && unchanged_since_listing)
-                    .then_some(&ids))
-                    .await;
+                let indexes = if self.names_mode.load(Ordering::Relaxed) {
+                    None
+                } else {
+                    Some(self.heal_all_names(c, since, &ids).await)
+                };
+                self.sync_listeners(c, indexes.as_deref()).await;
             }
             Err(e) => self.set_state(StoreState::Unreachable {
                 message: format!(
@@ -318,9 +332,8 @@ impl Inner {
     }
 
     /// Registers a listener for every known data id (and drops those of deleted ones), and
-    /// one for each names index that exists. With `listed` (the data ids of an
-    /// authoritative listing), rewrites a names index whose entries differ from it.
-    async fn sync_listeners(&self, client: &Arc<NacosClient>, listed: Option<&Vec<String>>) {
+    /// one for each names index that exists (`indexes`, when known; else each is read).
+    async fn sync_listeners(&self, client: &Arc<NacosClient>, indexes: Option<&[ResourceKind]>) {
         let ids: Vec<String> = self
             .mirror
             .lock()
@@ -344,6 +357,7 @@ impl Inner {
             .into_iter()
             .filter(|id| !listening.configs.contains_key(id))
             .collect();
+        let mut registered = false;
         // Each registration is a round trip (the SDK reads the config first): run a batch
         // at a time, so 1,000 configs take a few round trips, not 1,000.
         for batch in new.chunks(LISTEN_BATCH) {
@@ -361,6 +375,7 @@ impl Inner {
                 match done {
                     Ok((id, listener, Ok(()))) => {
                         listening.configs.insert(id, listener);
+                        registered = true;
                     }
                     Ok((id, _, Err(e))) => {
                         tracing::debug!(data_id = id, "cannot listen yet: {e}");
@@ -376,19 +391,20 @@ impl Inner {
                 break;
             }
         }
+        if registered {
+            // A change between the listing and the registration was not pushed: list again.
+            self.relist_soon.notify_one();
+        }
         for kind in ResourceKind::ALL {
-            if listening.names.contains_key(&kind) && listed.is_none() {
+            if listening.names.contains_key(&kind) {
                 continue;
             }
             let names_id = layout::names_data_id(kind);
-            let Ok(current) = client.get(&names_id, NAMES_GROUP).await else {
-                continue;
+            let exists = match indexes {
+                Some(known) => known.contains(&kind),
+                None => matches!(client.get(&names_id, NAMES_GROUP).await, Ok(Some(_))),
             };
-            if let Some(listed) = listed {
-                self.heal_names(client, kind, current.as_deref(), listed)
-                    .await;
-            }
-            if current.is_some() && !listening.names.contains_key(&kind) {
+            if exists {
                 let listener = watch::names_listener(&self.events, kind);
                 if client
                     .listen(&names_id, NAMES_GROUP, listener.clone())
@@ -424,15 +440,43 @@ impl Inner {
         }
     }
 
+    /// Reads every names index and rewrites those whose entries differ from a listing begun
+    /// at generation `since`, unless this process changed something since (its own writes
+    /// hold the write lock, taken here too). Returns the kinds whose index exists.
+    async fn heal_all_names(
+        &self,
+        client: &NacosClient,
+        since: u64,
+        listed: &[String],
+    ) -> Vec<ResourceKind> {
+        let _write = self.write_lock.lock().await;
+        let fresh = self.mirror.lock().await.generation() == since;
+        let mut existing = Vec::new();
+        for kind in ResourceKind::ALL {
+            let Ok(current) = client.get(&layout::names_data_id(kind), NAMES_GROUP).await else {
+                continue;
+            };
+            let wrote = fresh
+                && self
+                    .heal_names(client, kind, current.as_deref(), listed)
+                    .await;
+            if current.is_some() || wrote {
+                existing.push(kind);
+            }
+        }
+        existing
+    }
+
     /// Rewrites a names index whose entries differ from the listing (a config created
-    /// without it, e.g. in the Nacos console), so every reader sees the same set.
+    /// without it, e.g. in the Nacos console), so every reader sees the same set. True when
+    /// it wrote.
     async fn heal_names(
         &self,
         client: &NacosClient,
         kind: ResourceKind,
         current: Option<&str>,
         listed: &[String],
-    ) {
+    ) -> bool {
         let of_kind = listed
             .iter()
             .filter(|id| matches!(layout::parse(id), DataId::Resource(k, _) if k == kind))
@@ -440,7 +484,7 @@ impl Inner {
         let want = NamesIndex::of(kind, of_kind);
         let have = NamesIndex::parse(kind, current);
         if have.same_entries(&want) || (current.is_none() && want.data_ids().next().is_none()) {
-            return;
+            return false;
         }
         let names_id = layout::names_data_id(kind);
         let next = want.render();
@@ -455,8 +499,12 @@ impl Inner {
                     "names index rewritten to match the listing"
                 );
                 self.remember_names(kind, next);
+                true
             }
-            Err(e) => tracing::debug!(data_id = names_id, "names index not rewritten: {e}"),
+            Err(e) => {
+                tracing::debug!(data_id = names_id, "names index not rewritten: {e}");
+                false
+            }
         }
     }
 
