@@ -73,6 +73,10 @@ scale=$(section "10,000 routes over 1,000 hosts: load, compile, memory" \
 \`VmHWM\` after start and after 1,000 requests spread over every host. Goals: compile < 300 ms, RSS < 100 MB." \
   scale --runs "$runs")
 
+nacos=$(section "Nacos store: publish → served, load, memory" \
+  "Gantry on \`--config nacos://…\` against rnacos 0.8.8 on loopback: $edits changes published through rnacos's HTTP API and served by push (p99 goal < 200 ms); \`NacosStore::load\` of 1,000 resources and \`gantry serve\` spawn → first 200 on them, $runs runs; gateway memory with the Nacos client connected. Needs rnacos (\$RNACOS_BIN or ~/.cache/gantry/rnacos/bin/rnacos, see tests/run.sh)." \
+  nacos --changes "$edits" --resources 1000 --runs "$runs")
+
 # The criterion bench prints its own report on stdout (sent to stderr here) and
 # writes the Markdown table to $ROUTE_MATCH_TABLE.
 echo "running: cargo bench -p gantry-bench --bench route_match" >&2
@@ -114,6 +118,7 @@ $startup
 $rss
 $scale
 $route_match
+$nacos
 DOC
 mv "$tmp" "$out"
 echo "wrote $out" >&2

@@ -15,7 +15,7 @@ use gantry_tests::{free_port, Client, ConfigDir, EchoServer, Gantry, Ingress, Re
 
 use crate::args::Args;
 use crate::rss::{mib, read_status};
-use crate::stats::{ms, Samples, HEADER};
+use crate::stats::{Samples, HEADER};
 
 /// How long one change may take before the run is abandoned.
 const CHANGE_DEADLINE: Duration = Duration::from_secs(30);
@@ -137,7 +137,6 @@ pub async fn run(args: &Args) -> Result<String, String> {
         mib(memory.0),
         mib(memory.1)
     ));
-    let _ = ms;
     Ok(out)
 }
 
