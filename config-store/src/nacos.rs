@@ -99,7 +99,7 @@ impl NacosStore {
                 .map(|l| l.into_iter().map(|c| (c.data_id, c.content)).collect())
                 .map_err(|e| e.to_string()),
         }
-        .map_err(|e| backend(&format!("list {}", options.describe()), e))?;
+        .map_err(|e| backend("cannot list the namespace", e))?;
         let mut mirror = Mirror::default();
         mirror.apply_listing(listing, 0, cipher.as_ref());
         Ok(assemble(&Snapshot::default(), mirror.outcomes()))

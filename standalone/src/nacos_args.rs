@@ -29,7 +29,12 @@ pub struct NacosArgs {
     #[arg(long, env = "GANTRY_DATA_ENC_KEY", hide_env_values = true, value_parser = parse_key)]
     pub data_enc_key: Option<String>,
     /// How often every Nacos data id is listed again (pushes apply at once): `10s`, `500ms`.
-    #[arg(long, default_value = "10s", value_parser = crate::cli::parse_duration)]
+    #[arg(
+        long,
+        env = "GANTRY_NACOS_REFRESH_INTERVAL",
+        default_value = "10s",
+        value_parser = crate::cli::parse_duration
+    )]
     pub nacos_refresh_interval: Duration,
 }
 
