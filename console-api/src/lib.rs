@@ -137,9 +137,7 @@ async fn readyz(State(state): State<ConsoleState>) -> Json<Readiness> {
     }
     let errors = snapshot.errors().count();
     if errors > 0 {
-        reasons.push(format!(
-            "{errors} configuration error(s), see /gantry/status"
-        ));
+        reasons.push(format!("{errors} configuration error(s), see /gantry/status"));
     }
     Json(Readiness {
         ready: true,
