@@ -76,6 +76,9 @@ scale=$(section "10,000 routes over 1,000 hosts: load, compile, memory" \
 console=$(section "Console API: write → served, list, memory" \
   "\`PUT /v1/routes/{name}\` with the version read, switching the route's service between two \`static\` echo backends, $edits times (served: PUT sent → first answer from the new backend); then \`GET /v1/routes\` with 1,000 more routes; \`VmRSS\` / \`VmHWM\` after each. \`bench/console.sh\` reruns only this section." \
   console --edits "$edits" --routes 1000 --lists 20)
+nacos=$(section "Nacos store: publish → served, load, memory" \
+  "Gantry on \`--config nacos://…\` against rnacos 0.8.8 on loopback: $edits changes published through rnacos's HTTP API and served by push (p99 goal < 200 ms); \`NacosStore::load\` of 1,000 resources and \`gantry serve\` spawn → first 200 on them, $runs runs; gateway memory with the Nacos client connected. Needs rnacos (\$RNACOS_BIN or ~/.cache/gantry/rnacos/bin/rnacos, see tests/run.sh)." \
+  nacos --changes "$edits" --resources 1000 --runs "$runs")
 
 # The criterion bench prints its own report on stdout (sent to stderr here) and
 # writes the Markdown table to $ROUTE_MATCH_TABLE.
@@ -119,6 +122,7 @@ $rss
 $scale
 $console
 $route_match
+$nacos
 DOC
 mv "$tmp" "$out"
 echo "wrote $out" >&2

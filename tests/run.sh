@@ -11,6 +11,16 @@ step() { printf '\n== %s ==\n' "$*"; }
 step "system packages"
 standalone/dev-deps.sh
 
+step "rnacos (the Nacos-protocol server the Nacos tests run against)"
+RNACOS_ROOT="$HOME/.cache/gantry/rnacos"
+export RNACOS_BIN="${RNACOS_BIN:-$RNACOS_ROOT/bin/rnacos}"
+if [ -x "$RNACOS_BIN" ]; then
+  echo "found $RNACOS_BIN"
+else
+  # About 8 minutes cold on 2 cores; cached outside the clone.
+  cargo install rnacos --version 0.8.8 --root "$RNACOS_ROOT"
+fi
+
 step "format"
 cargo fmt --all -- --check
 

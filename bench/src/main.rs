@@ -9,6 +9,7 @@
 //! gantry-bench rss [--settle 2s]
 //! gantry-bench scale [--hosts 1000] [--paths 10] [--runs 10] [--requests 1000] [--settle 2s]
 //! gantry-bench generate --out DIR [--hosts 1000] [--paths 10] [--backend 127.0.0.1:8080]
+//! gantry-bench nacos [--changes 100] [--resources 1000] [--runs 10] [--settle 2s]
 //! gantry-bench grpc-echo [--name grpc]
 //! gantry-bench grpc-body --out FILE [--text hello]
 //! gantry-bench grpc-call --port PORT [--authority bench.local] [--text hello]
@@ -23,6 +24,7 @@ mod console;
 mod edit_latency;
 mod generate;
 mod grpc;
+mod nacos;
 mod rss;
 mod scale;
 mod startup;
@@ -39,6 +41,7 @@ const USAGE: &str = "usage:
   gantry-bench rss [--settle 2s]
   gantry-bench scale [--hosts 1000] [--paths 10] [--runs 10] [--requests 1000] [--settle 2s]
   gantry-bench generate --out DIR [--hosts 1000] [--paths 10] [--backend 127.0.0.1:8080]
+  gantry-bench nacos [--changes 100] [--resources 1000] [--runs 10] [--settle 2s]
   gantry-bench grpc-echo [--name grpc]
   gantry-bench grpc-body --out FILE [--text hello]
   gantry-bench grpc-call --port PORT [--authority bench.local] [--text hello]";
@@ -64,6 +67,7 @@ async fn main() -> ExitCode {
         "rss" => rss::run(&args).await,
         "scale" => scale::run(&args).await,
         "generate" => generate::run(&args),
+        "nacos" => nacos::run(&args).await,
         "grpc-echo" => grpc::echo(&args).await,
         "grpc-body" => grpc::body(&args),
         "grpc-call" => grpc::call(&args).await,

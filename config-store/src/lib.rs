@@ -11,6 +11,7 @@ pub mod dir;
 pub mod kind;
 pub mod limits;
 pub mod local_snapshot;
+pub mod nacos;
 pub mod parse;
 pub mod resource;
 pub mod snapshot;
@@ -22,6 +23,7 @@ pub use diagnostic::{Diagnostic, Severity};
 pub use dir::{DirStore, WatchMode, WatchOptions};
 pub use kind::ResourceKind;
 pub use limits::Limits;
+pub use nacos::{NacosOptions, NacosStore};
 pub use snapshot::Snapshot;
 pub use store::{ConfigStore, Precondition, StoreError, StoreState, StoredDocument};
 

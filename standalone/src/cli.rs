@@ -1,4 +1,4 @@
-//! Command line: `serve`, `validate`, `routes`, `echo`, `demo`. These names are stable;
+//! Command line: `serve`, `validate`, `routes`, `migrate`, `echo`, `demo`. These names are stable;
 //! users' scripts call them.
 
 use std::path::PathBuf;
@@ -36,6 +36,8 @@ enum Command {
     Validate(ConfigArgs),
     /// Print the route table compiled from a config directory.
     Routes(RoutesArgs),
+    /// Copy every resource from one store to another (directory or Nacos namespace).
+    Migrate(crate::migrate::MigrateArgs),
     /// Run an httpbin-like echo backend (method, path, args, headers, body as JSON).
     Echo(EchoArgs),
     /// Run the gateway on the bundled local sample with an echo backend, no internet needed.
@@ -45,9 +47,12 @@ enum Command {
 /// Where the configuration is.
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
-    /// Config location: `file:///abs/dir`, `file://~/dir`, `./dir` or `/abs/dir`.
+    /// Config location: `file:///abs/dir`, `file://~/dir`, `./dir`, `/abs/dir`, or a Nacos
+    /// namespace `nacos://host:port[/namespace]`.
     #[arg(long, short = 'c', env = "GANTRY_CONFIG")]
     pub config: String,
+    #[command(flatten)]
+    pub nacos: crate::nacos_args::NacosArgs,
     /// Serve Ingresses of this class (and those without one); empty serves every class.
     #[arg(long, default_value = "higress")]
     pub ingress_class: String,
@@ -188,6 +193,7 @@ impl Cli {
             Command::Serve(args) => crate::serve::run(*args).map(|_| ExitCode::SUCCESS),
             Command::Validate(args) => crate::validate::run(&args),
             Command::Routes(args) => crate::routes::run(&args).map(|_| ExitCode::SUCCESS),
+            Command::Migrate(args) => crate::migrate::run(&args),
             Command::Echo(args) => crate::echo::run(&args).map(|_| ExitCode::SUCCESS),
             Command::Demo(args) => crate::demo::run(args).map(|_| ExitCode::SUCCESS),
         }
@@ -197,6 +203,11 @@ impl Cli {
 // === impl ConfigArgs ===
 
 impl ConfigArgs {
+    /// The store `--config` names, with the `--nacos-*` flags applied.
+    pub fn location(&self) -> anyhow::Result<crate::config_url::ConfigLocation> {
+        crate::config_url::resolve_with(&self.config, &self.nacos)
+    }
+
     /// The class filter for the compiler.
     pub fn class_filter(&self) -> Option<String> {
         (!self.ingress_class.is_empty()).then(|| self.ingress_class.clone())

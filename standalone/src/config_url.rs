@@ -1,20 +1,22 @@
 //! `--config` locations as Higress's installer accepts them: a directory (`file:///abs`,
 //! `file://~/dir`, `./dir`, `/abs`, `~/dir`, `file:///c:/dir` on Windows) or a Nacos server
-//! (`nacos://host:port`), each naming one store.
+//! (`nacos://host:port`, optionally `/namespace`), each naming one store.
 
 use std::fmt;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use config_store::{DirStore, Limits, Snapshot};
+use config_store::{DirStore, Limits, NacosOptions, NacosStore, Snapshot};
+
+use crate::nacos_args::NacosArgs;
 
 /// Where the configuration lives: which store to open.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum ConfigLocation {
     /// A directory in the Higress standalone layout.
     Dir(PathBuf),
-    /// A Nacos server, `host:port` of its HTTP API.
-    Nacos(String),
+    /// A Nacos namespace: the server's `host:port` (HTTP API), namespace and access.
+    Nacos(NacosOptions),
 }
 
 // === impl ConfigLocation ===
@@ -26,32 +28,80 @@ impl ConfigLocation {
         match self {
             ConfigLocation::Dir(root) => DirStore::load_with(root, limits)
                 .with_context(|| format!("--config {}", root.display())),
-            ConfigLocation::Nacos(addr) => bail!(
-                "--config nacos://{addr}: the Nacos store is not available in this build yet; use a directory"
-            ),
+            ConfigLocation::Nacos(options) => {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .context("cannot start a runtime to read Nacos")?;
+                runtime
+                    .block_on(NacosStore::load(options))
+                    .with_context(|| format!("--config {}", options.describe()))
+            }
         }
     }
 }
+
+impl PartialEq for ConfigLocation {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (ConfigLocation::Dir(a), ConfigLocation::Dir(b)) => a == b,
+            (ConfigLocation::Nacos(a), ConfigLocation::Nacos(b)) => a.describe() == b.describe(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for ConfigLocation {}
 
 impl fmt::Display for ConfigLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConfigLocation::Dir(root) => write!(f, "{}", root.display()),
-            ConfigLocation::Nacos(addr) => write!(f, "nacos://{addr}"),
+            ConfigLocation::Nacos(options) => f.write_str(&options.describe()),
         }
     }
 }
 
-/// Resolves a `--config` value to a store location (a directory is not required to exist).
+/// Resolves a `--config` value to a store location (a directory is not required to exist),
+/// with Nacos defaults (namespace `higress-system` unless the URL names one).
 pub fn resolve(raw: &str) -> anyhow::Result<ConfigLocation> {
-    if let Some(addr) = raw.strip_prefix("nacos://") {
-        let addr = addr.trim_end_matches('/');
-        if addr.is_empty() {
-            bail!("--config {raw}: give the Nacos server as nacos://host:port");
-        }
-        return Ok(ConfigLocation::Nacos(addr.to_string()));
+    if raw.starts_with("nacos://") {
+        return nacos(raw).map(|(options, _)| ConfigLocation::Nacos(options));
     }
     resolve_dir(raw).map(ConfigLocation::Dir)
+}
+
+/// Like [`resolve`], with the `--nacos-*` flags applied to a Nacos location.
+pub fn resolve_with(raw: &str, flags: &NacosArgs) -> anyhow::Result<ConfigLocation> {
+    if raw.starts_with("nacos://") {
+        let (mut options, namespace_in_url) = nacos(raw)?;
+        flags.apply(&mut options, namespace_in_url);
+        return Ok(ConfigLocation::Nacos(options));
+    }
+    resolve_dir(raw).map(ConfigLocation::Dir)
+}
+
+/// `nacos://host:port[/namespace]` → options, and whether the URL named the namespace.
+fn nacos(raw: &str) -> anyhow::Result<(NacosOptions, bool)> {
+    let rest = raw.trim_start_matches("nacos://").trim_end_matches('/');
+    let (server, namespace) = match rest.split_once('/') {
+        Some((server, ns)) => (server, Some(ns)),
+        None => (rest, None),
+    };
+    let valid_port = server
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if !valid_port {
+        bail!("--config {raw}: give the Nacos server as nacos://host:port (its HTTP port, usually 8848)");
+    }
+    if namespace.is_some_and(|ns| ns.is_empty() || ns.contains(['/', '?', '#'])) {
+        bail!("--config {raw}: the namespace after host:port must be one path segment");
+    }
+    let mut options = NacosOptions::new(server);
+    if let Some(ns) = namespace {
+        options.namespace = ns.to_string();
+    }
+    Ok((options, namespace.is_some()))
 }
 
 /// Resolves a directory location to its path.
@@ -102,10 +152,16 @@ mod tests {
             ConfigLocation::Dir(home.join("higress/conf"))
         );
         assert_eq!(
-            resolve("nacos://10.0.0.1:8848/").unwrap(),
-            ConfigLocation::Nacos("10.0.0.1:8848".into())
+            resolve("nacos://10.0.0.1:8848/").unwrap().to_string(),
+            "nacos://10.0.0.1:8848/higress-system"
+        );
+        assert_eq!(
+            resolve("nacos://10.0.0.1:8848/team-a").unwrap().to_string(),
+            "nacos://10.0.0.1:8848/team-a"
         );
         assert!(resolve("nacos://").is_err());
+        assert!(resolve("nacos://10.0.0.1").is_err());
+        assert!(resolve("nacos://10.0.0.1:8848/a/b").is_err());
         assert!(resolve("").is_err());
     }
 }

@@ -8,6 +8,8 @@ mod echo;
 mod fd_limit;
 mod listen;
 mod logging;
+mod migrate;
+mod nacos_args;
 mod routes;
 mod serve;
 mod validate;

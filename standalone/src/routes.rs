@@ -8,13 +8,15 @@ use gateway::upstream::DestinationInfo;
 use gateway::{compile, CompileOptions, Discovery};
 
 use crate::cli::RoutesArgs;
-use crate::config_url;
 
 /// Prints the table compiled from the directory (DNS destinations resolved once).
 pub fn run(args: &RoutesArgs) -> anyhow::Result<()> {
-    let snapshot = config_url::resolve(&args.config.config)?.load_once(
-        config_store::Limits::with_max_file_size(args.config.max_file_size),
-    )?;
+    let snapshot = args
+        .config
+        .location()?
+        .load_once(config_store::Limits::with_max_file_size(
+            args.config.max_file_size,
+        ))?;
     let options = CompileOptions {
         ingress_class: args.config.class_filter(),
     };

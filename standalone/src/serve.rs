@@ -9,15 +9,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use config_store::local_snapshot::LocalSnapshot;
-use config_store::{ConfigStore, DirStore, WatchOptions};
+use config_store::{ConfigStore, DirStore, NacosStore, WatchOptions};
 use console_api::{ConsoleState, StatusSource};
 use gateway::server::{Listeners, ReloadHook, ServerOptions};
 use gateway::{CompileOptions, Discovery, Gateway};
 
 use crate::cli::{ListenArgs, ServeArgs};
-use crate::config_url::{self, ConfigLocation};
+use crate::config_url::ConfigLocation;
 use crate::data_dir::DataDir;
 use crate::{fd_limit, listen};
 
@@ -39,7 +39,7 @@ pub struct ControlPlane {
 
 /// Runs `gantry serve` until the process is signalled.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let location = config_url::resolve(&args.config.config)?;
+    let location = args.config.location()?;
     let data_dir = DataDir::resolve(args.process.data_dir.as_deref())?;
     let fds = fd_limit::raise();
     let max_connections = fd_limit::max_connections(args.process.max_connections, fds);
@@ -112,7 +112,8 @@ pub fn start_control_plane(
         .build()
         .context("cannot start the control-plane runtime")?;
     let (gateway, store) = runtime.block_on(async {
-        let (store, restored) = open_store(options.location, options.watch, options.data_dir)?;
+        let (store, restored) =
+            open_store(options.location, options.watch, options.data_dir).await?;
         let discovery = Discovery::with_dns_server(DNS_REFRESH, options.dns_server);
         let gateway = Arc::new(Gateway::new(
             CompileOptions {
@@ -154,7 +155,7 @@ pub fn start_control_plane(
 /// as its baseline, and keeps saving every snapshot it publishes. Returns the store and, when
 /// the start served resources from the saved snapshot, where it came from. Must be called
 /// inside the control-plane runtime.
-fn open_store(
+async fn open_store(
     location: &ConfigLocation,
     watch: WatchOptions,
     data_dir: Option<&Path>,
@@ -200,9 +201,15 @@ fn open_store(
             }
             Ok((Arc::new(store), restored))
         }
-        ConfigLocation::Nacos(addr) => bail!(
-            "--config nacos://{addr}: the Nacos store is not available in this build yet; use a directory"
-        ),
+        ConfigLocation::Nacos(options) => {
+            // The Nacos store keeps (and restores) its own local snapshot under data_dir.
+            let mut options = options.clone();
+            options.data_dir = data_dir.map(Path::to_path_buf);
+            let store = NacosStore::open(options)
+                .await
+                .context("cannot open the Nacos store")?;
+            Ok((Arc::new(store), None))
+        }
     }
 }
 

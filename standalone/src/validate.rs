@@ -5,11 +5,10 @@ use std::process::ExitCode;
 use gateway::{compile, CompileOptions, Discovery};
 
 use crate::cli::ConfigArgs;
-use crate::config_url;
 
 /// Prints each diagnostic on its own line, then a summary.
 pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
-    let location = config_url::resolve(&args.config)?;
+    let location = args.location()?;
     let snapshot =
         location.load_once(config_store::Limits::with_max_file_size(args.max_file_size))?;
     let options = CompileOptions {

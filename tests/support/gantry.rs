@@ -71,6 +71,7 @@ pub struct GantryBuilder {
     config_arg: Option<String>,
     https: bool,
     args: Vec<String>,
+    envs: Vec<(String, String)>,
 }
 
 /// A running `gantry serve` process, killed on drop. When dropped during a
@@ -79,7 +80,7 @@ pub struct Gantry {
     child: Child,
     http_port: u16,
     https_port: Option<u16>,
-    console_port: u16,
+    console_port: Option<u16>,
     config: ConfigDir,
     logs: TempDir,
     client: Client,
@@ -133,6 +134,12 @@ impl GantryBuilder {
     /// Appends a raw argument to `gantry serve`.
     pub fn arg(mut self, arg: &str) -> Self {
         self.args.push(arg.to_owned());
+        self
+    }
+
+    /// Sets an environment variable of the process (e.g. `GANTRY_DATA_DIR`, to share a data dir across restarts).
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.envs.push((key.to_owned(), value.to_owned()));
         self
     }
 
@@ -206,6 +213,7 @@ impl GantryBuilder {
         }
         cmd.args(&self.args);
         cmd.env("GANTRY_DATA_DIR", logs.path().join("data"));
+        cmd.envs(self.envs.iter().map(|(k, v)| (k, v)));
         if std::env::var_os("RUST_LOG").is_none() {
             cmd.env("RUST_LOG", "info");
         }
@@ -219,7 +227,7 @@ impl GantryBuilder {
             child,
             http_port,
             https_port,
-            console_port,
+            console_port: self.console.then_some(console_port),
             config,
             logs,
             client: Client::new(http_port),
@@ -236,6 +244,7 @@ impl Default for GantryBuilder {
             config_arg: None,
             https: false,
             args: Vec::new(),
+            envs: Vec::new(),
         }
     }
 }
@@ -258,16 +267,17 @@ impl Gantry {
         self.http_port
     }
 
-    /// The admin API port (`127.0.0.1`); 0 unless the builder turned the console on.
-    pub fn console_port(&self) -> u16 {
-        self.console_port
-    }
-
     /// The HTTPS port the gateway listens on (`127.0.0.1`); panics unless the
     /// builder turned HTTPS on.
     pub fn https_port(&self) -> u16 {
         self.https_port
             .expect("HTTPS is off: start the gateway with Gantry::builder().https(true)")
+    }
+
+    /// The admin API port (`127.0.0.1`); panics unless the builder turned it on.
+    pub fn console_port(&self) -> u16 {
+        self.console_port
+            .expect("the admin API is off: start the gateway with Gantry::builder().console(true)")
     }
 
     /// A client aimed at the gateway's HTTP port.

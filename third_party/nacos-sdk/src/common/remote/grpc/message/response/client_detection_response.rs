@@ -1,0 +1,4 @@
+use nacos_macro::response;
+
+#[response(identity = "ClientDetectionResponse", module = "internal")]
+pub(crate) struct ClientDetectionResponse {}

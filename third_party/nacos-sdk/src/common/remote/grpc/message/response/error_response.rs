@@ -1,0 +1,4 @@
+use nacos_macro::response;
+
+#[response(identity = "ErrorResponse", module = "internal")]
+pub(crate) struct ErrorResponse {}

@@ -1,0 +1,4 @@
+use nacos_macro::response;
+
+#[response(identity = "HealthCheckResponse", module = "internal")]
+pub(crate) struct HealthCheckResponse {}

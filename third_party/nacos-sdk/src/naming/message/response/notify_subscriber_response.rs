@@ -1,0 +1,4 @@
+use nacos_macro::response;
+
+#[response(identity = "NotifySubscriberResponse", module = "naming")]
+pub(crate) struct NotifySubscriberResponse {}
