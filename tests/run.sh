@@ -11,6 +11,17 @@ step() { printf '\n== %s ==\n' "$*"; }
 step "system packages"
 standalone/dev-deps.sh
 
+step "test tools (shellcheck, for the installer and service scripts)"
+if command -v shellcheck >/dev/null 2>&1; then
+  echo "found $(command -v shellcheck)"
+elif command -v apt-get >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get install -y -qq shellcheck >/dev/null || { $sudo apt-get update -qq && $sudo apt-get install -y -qq shellcheck >/dev/null; }
+else
+  echo "shellcheck missing: tests/systemd_unit.rs skips its script checks" >&2
+fi
+
 step "rnacos (the Nacos-protocol server the Nacos tests run against)"
 RNACOS_ROOT="$HOME/.cache/gantry/rnacos"
 export RNACOS_BIN="${RNACOS_BIN:-$RNACOS_ROOT/bin/rnacos}"
