@@ -16,6 +16,8 @@ pub mod parse;
 pub mod resource;
 pub mod snapshot;
 pub mod store;
+#[cfg(test)]
+mod test_files;
 pub mod tls;
 pub mod validate;
 

@@ -273,16 +273,11 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::{assemble, SourceOutcome};
 
-    fn source(label: &str, name: &str, text: &str) -> SourceOutcome {
-        let ctx = SourceContext {
-            label,
-            dir_kind: Some(ResourceKind::Ingress),
-            default_name: Some(name),
-        };
-        SourceOutcome::parse(label.to_string(), text.into(), ctx)
+    fn one(label: &str, text: &str) -> SourceOutcome {
+        crate::test_files::sources(&[(label, text)]).remove(0)
     }
+    use crate::snapshot::{assemble, SourceOutcome};
 
     const A: &str = "kind: Ingress\nspec:\n  rules:\n  - host: a.com\n";
     const B: &str = "kind: Ingress\nspec:\n  rules:\n  - host: b.com\n";
@@ -294,10 +289,7 @@ mod tests {
         assert!(local.load().unwrap().is_none());
         let good = assemble(
             &Snapshot::default(),
-            vec![
-                source("ingresses/a.yaml", "a", A),
-                source("ingresses/b.yaml", "b", B),
-            ],
+            vec![one("ingresses/a.yaml", A), one("ingresses/b.yaml", B)],
         );
         local.save(&good).unwrap();
         #[cfg(unix)]
@@ -315,10 +307,7 @@ mod tests {
         assert_eq!(&*a.version, version_of(A.as_bytes()));
 
         // Restart: a.yaml is broken now, b.yaml was deleted.
-        let next = assemble(
-            &saved.snapshot,
-            vec![source("ingresses/a.yaml", "a", "kind: [")],
-        );
+        let next = assemble(&saved.snapshot, vec![one("ingresses/a.yaml", "kind: [")]);
         let a = next.get(ResourceKind::Ingress, "a").unwrap();
         assert!(a.stale, "the broken file keeps its saved version");
         assert!(

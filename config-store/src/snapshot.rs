@@ -358,13 +358,8 @@ pub fn assemble(prev: &Snapshot, mut sources: Vec<SourceOutcome>) -> Snapshot {
 mod tests {
     use super::*;
 
-    fn source(label: &str, name: &str, text: &str) -> SourceOutcome {
-        let ctx = SourceContext {
-            label,
-            dir_kind: Some(ResourceKind::Ingress),
-            default_name: Some(name),
-        };
-        SourceOutcome::parse(label.to_string(), text.into(), ctx)
+    fn one(label: &str, text: &str) -> SourceOutcome {
+        crate::test_files::sources(&[(label, text)]).remove(0)
     }
 
     const GOOD: &str = "kind: Ingress\nspec:\n  rules:\n  - host: a.com\n";
@@ -380,24 +375,21 @@ mod tests {
 
     #[test]
     fn broken_file_keeps_last_good() {
-        let s1 = assemble(
-            &Snapshot::default(),
-            vec![source("ingresses/r.yaml", "r", GOOD)],
-        );
+        let s1 = assemble(&Snapshot::default(), vec![one("ingresses/r.yaml", GOOD)]);
         assert_eq!(host(&s1).as_deref(), Some("a.com"));
         assert!(s1.diagnostics().is_empty());
 
-        let s2 = assemble(&s1, vec![source("ingresses/r.yaml", "r", BAD_YAML)]);
+        let s2 = assemble(&s1, vec![one("ingresses/r.yaml", BAD_YAML)]);
         assert_eq!(host(&s2).as_deref(), Some("a.com"));
         assert!(s2.get(ResourceKind::Ingress, "r").unwrap().stale);
         assert_eq!(s2.errors().count(), 1);
 
-        let s3 = assemble(&s2, vec![source("ingresses/r.yaml", "r", BAD_FIELD)]);
+        let s3 = assemble(&s2, vec![one("ingresses/r.yaml", BAD_FIELD)]);
         assert_eq!(host(&s3).as_deref(), Some("a.com"));
         let err = s3.errors().next().unwrap();
         assert_eq!(err.field.as_deref(), Some("spec.rules[0].host"));
 
-        let s4 = assemble(&s3, vec![source("ingresses/r.yaml", "r", GOOD2)]);
+        let s4 = assemble(&s3, vec![one("ingresses/r.yaml", GOOD2)]);
         assert_eq!(host(&s4).as_deref(), Some("b.com"));
         assert!(s4.diagnostics().is_empty());
         assert_eq!(s4.revision(), 4);
@@ -407,11 +399,11 @@ mod tests {
     fn invalid_new_resource_is_absent_and_removed_source_drops() {
         let s1 = assemble(
             &Snapshot::default(),
-            vec![source("ingresses/r.yaml", "r", BAD_FIELD)],
+            vec![one("ingresses/r.yaml", BAD_FIELD)],
         );
         assert_eq!(s1.ingresses().count(), 0);
         assert_eq!(s1.errors().count(), 1);
-        let s2 = assemble(&s1, vec![source("ingresses/r.yaml", "r", GOOD)]);
+        let s2 = assemble(&s1, vec![one("ingresses/r.yaml", GOOD)]);
         assert_eq!(s2.ingresses().count(), 1);
         let s3 = assemble(&s2, vec![]);
         assert_eq!(s3.ingresses().count(), 0);
@@ -423,8 +415,8 @@ mod tests {
         let s = assemble(
             &Snapshot::default(),
             vec![
-                source("ingresses/r.yaml", "r", GOOD),
-                source("ingresses/x.yaml", "x", multi),
+                one("ingresses/r.yaml", GOOD),
+                one("ingresses/x.yaml", multi),
             ],
         );
         assert_eq!(host(&s).as_deref(), Some("a.com"));

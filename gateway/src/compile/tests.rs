@@ -8,9 +8,9 @@ use config_store::{ResourceKind, Snapshot};
 
 use super::*;
 
-/// Builds a snapshot from `(path, yaml)` pairs laid out as in a config dir.
-fn snapshot(files: &[(&str, &str)]) -> Snapshot {
-    let sources = files
+/// Parsed sources from `(path, yaml)` pairs laid out as in a config dir.
+fn sources(files: &[(&str, &str)]) -> Vec<SourceOutcome> {
+    files
         .iter()
         .map(|(path, text)| {
             let (dir, file) = path.split_once('/').unwrap();
@@ -22,8 +22,12 @@ fn snapshot(files: &[(&str, &str)]) -> Snapshot {
             };
             SourceOutcome::parse(path.to_string(), (*text).into(), ctx)
         })
-        .collect();
-    let s = assemble(&Snapshot::default(), sources);
+        .collect()
+}
+
+/// A snapshot of `files`, which must hold no error.
+fn snapshot(files: &[(&str, &str)]) -> Snapshot {
+    let s = assemble(&Snapshot::default(), sources(files));
     assert_eq!(s.errors().count(), 0, "{:?}", s.diagnostics());
     s
 }
@@ -31,21 +35,7 @@ fn snapshot(files: &[(&str, &str)]) -> Snapshot {
 /// Assembles `before`, then `after` on top of it (resources rejected in `after` keep their
 /// `before` versions, stale), and compiles the result.
 fn compiled_after(before: &[(&str, &str)], after: &[(&str, &str)]) -> Compiled {
-    let first = snapshot(before);
-    let sources = after
-        .iter()
-        .map(|(path, text)| {
-            let (dir, file) = path.split_once('/').unwrap();
-            let name = file.strip_suffix(".yaml").unwrap();
-            let ctx = SourceContext {
-                label: path,
-                dir_kind: ResourceKind::from_plural(dir),
-                default_name: Some(name),
-            };
-            SourceOutcome::parse(path.to_string(), (*text).into(), ctx)
-        })
-        .collect();
-    let next = assemble(&first, sources);
+    let next = assemble(&snapshot(before), sources(after));
     compile(
         &next,
         &Discovery::new(Duration::from_secs(60)),

@@ -2,25 +2,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crate::parse::SourceContext;
-use crate::snapshot::{assemble, SourceOutcome};
+use crate::snapshot::assemble;
 use crate::{ResourceKind, Snapshot};
 
-fn sources(files: &[(&str, &str)]) -> Vec<SourceOutcome> {
-    files
-        .iter()
-        .map(|(path, text)| {
-            let (dir, file) = path.split_once('/').unwrap();
-            let name = file.strip_suffix(".yaml").unwrap();
-            let ctx = SourceContext {
-                label: path,
-                dir_kind: ResourceKind::from_plural(dir),
-                default_name: Some(name),
-            };
-            SourceOutcome::parse(path.to_string(), (*text).into(), ctx)
-        })
-        .collect()
-}
+use crate::test_files::sources;
 
 const BRIDGE: &str = "kind: McpBridge\nspec:\n  registries:\n  - {type: dns, name: web, domain: example.com, port: 80}\n  - {type: nacos2, name: reg, domain: 127.0.0.1, port: 8848}\n";
 const SERVICE: &str = "kind: Service\nspec:\n  ports: [{name: http, port: 80}]\n";
