@@ -1,11 +1,14 @@
-//! Many gateways on one Nacos namespace: a change published in Nacos is served by every
-//! instance within 1 s.
+//! Many gateways on one Nacos namespace: a change published in Nacos, or made through one
+//! instance's console API, is served by every instance within 1 s.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
 use gantry_tests::config::mcpbridge;
-use gantry_tests::{ConfigDir, EchoServer, Gantry, Ingress, Registry, Rnacos};
+use gantry_tests::rnacos::NS;
+use gantry_tests::{ConfigDir, ConsoleClient, EchoServer, Gantry, Ingress, Registry, Rnacos};
+use reqwest::Method;
+use serde_json::json;
 
 const CHANGE_DEADLINE: Duration = Duration::from_secs(1);
 
@@ -74,4 +77,88 @@ async fn two_gateways_on_one_nacos_serve_a_change_within_a_second() {
         took_a.expect("new data id served by A"),
         took_b.expect("new data id served by B")
     );
+}
+
+#[tokio::test]
+async fn a_console_change_on_one_gateway_is_served_by_the_other_within_a_second() {
+    const PASSWORD: &str = "e2e-Console-pw";
+    let nacos = Rnacos::start().await;
+    let one = EchoServer::start("one");
+    let two = EchoServer::start("two");
+    let registries = [
+        Registry::fixed("one", one.addr()),
+        Registry::fixed("two", two.addr()),
+    ];
+    nacos
+        .put_resource("mcpbridges", "default", &mcpbridge(&registries))
+        .await;
+    let (data_a, data_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Gantry::builder()
+        .config_arg(&nacos.config_url())
+        .env("GANTRY_DATA_DIR", &data_a.path().display().to_string())
+        .console(true)
+        .arg("--console-password")
+        .arg(PASSWORD)
+        .start(ConfigDir::new())
+        .await;
+    let b = Gantry::builder()
+        .config_arg(&nacos.config_url())
+        .env("GANTRY_DATA_DIR", &data_b.path().display().to_string())
+        .start(ConfigDir::new())
+        .await;
+    let mut console = ConsoleClient::new(a.console_port());
+    assert_eq!(console.login("admin", PASSWORD).await.status, 201);
+
+    let created = console
+        .call(
+            Method::POST,
+            "/v1/routes",
+            Some(json!({"name": "r1", "domains": ["c.com"], "path": {"matchType": "PRE", "matchValue": "/"}, "services": [{"name": "one.static", "port": 80}]})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let took = b
+        .client()
+        .time_until_backend("c.com", "/", "one", CHANGE_DEADLINE)
+        .await
+        .unwrap_or_else(|e| panic!("console route not served by B: {e}\n{}", b.log()));
+    eprintln!("route created through A's console served by B after {took:?}");
+    // Written where Higress's console writes it: data id `ingresses.r1`, listed in the index.
+    let stored = nacos
+        .get(NS, NS, "ingresses.r1")
+        .await
+        .expect("data id ingresses.r1");
+    assert!(
+        stored.contains("higress.io/destination: one.static:80"),
+        "{stored}"
+    );
+    let index = nacos
+        .get(NS, "DEFAULT_GROUP", "ingresses.__names__")
+        .await
+        .unwrap_or_default();
+    assert!(index.contains("higress-system/ingresses.r1"), "{index}");
+
+    let mut edit = created.json();
+    edit["services"][0]["name"] = json!("two.static");
+    let updated = console.call(Method::PUT, "/v1/routes/r1", Some(edit)).await;
+    assert_eq!(updated.status, 200, "{}", updated.text);
+    let took = b
+        .client()
+        .time_until_backend("c.com", "/", "two", CHANGE_DEADLINE)
+        .await
+        .unwrap_or_else(|e| panic!("console edit not served by B: {e}\n{}", b.log()));
+    eprintln!("route edited through A's console served by B after {took:?}");
+
+    let deleted = console.call(Method::DELETE, "/v1/routes/r1", None).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    gantry_tests::eventually(CHANGE_DEADLINE, || async {
+        let r = b.client().get("c.com", "/").await?;
+        if r.status.as_u16() == 404 {
+            Ok(())
+        } else {
+            Err(r.summary())
+        }
+    })
+    .await;
+    assert_eq!(nacos.get(NS, NS, "ingresses.r1").await, None);
 }

@@ -299,12 +299,10 @@ impl Inner {
         match &client {
             Ok(c) => {
                 self.set_state(StoreState::Ok);
-                let indexes = if self.names_mode.load(Ordering::Relaxed) {
-                    None
-                } else {
-                    Some(self.heal_all_names(c, since, &ids).await)
-                };
-                self.sync_listeners(c, indexes.as_deref()).await;
+                if !self.names_mode.load(Ordering::Relaxed) {
+                    self.heal_all_names(c, since, &ids).await;
+                }
+                self.sync_listeners(c).await;
             }
             Err(e) => self.set_state(StoreState::Unreachable {
                 message: format!(
@@ -332,8 +330,10 @@ impl Inner {
     }
 
     /// Registers a listener for every known data id (and drops those of deleted ones), and
-    /// one for each names index that exists (`indexes`, when known; else each is read).
-    async fn sync_listeners(&self, client: &Arc<NacosClient>, indexes: Option<&[ResourceKind]>) {
+    /// one for every kind's names index, existing or not: the first resource of a kind
+    /// (written by another gateway's console, say) creates its index, and that push is how
+    /// this process finds it within a second instead of at the next re-list.
+    async fn sync_listeners(&self, client: &Arc<NacosClient>) {
         let ids: Vec<String> = self
             .mirror
             .lock()
@@ -400,19 +400,13 @@ impl Inner {
                 continue;
             }
             let names_id = layout::names_data_id(kind);
-            let exists = match indexes {
-                Some(known) => known.contains(&kind),
-                None => matches!(client.get(&names_id, NAMES_GROUP).await, Ok(Some(_))),
-            };
-            if exists {
-                let listener = watch::names_listener(&self.events, kind);
-                if client
-                    .listen(&names_id, NAMES_GROUP, listener.clone())
-                    .await
-                    .is_ok()
-                {
-                    listening.names.insert(kind, listener);
-                }
+            let listener = watch::names_listener(&self.events, kind);
+            if client
+                .listen(&names_id, NAMES_GROUP, listener.clone())
+                .await
+                .is_ok()
+            {
+                listening.names.insert(kind, listener);
             }
         }
     }
@@ -442,29 +436,19 @@ impl Inner {
 
     /// Reads every names index and rewrites those whose entries differ from a listing begun
     /// at generation `since`, unless this process changed something since (its own writes
-    /// hold the write lock, taken here too). Returns the kinds whose index exists.
-    async fn heal_all_names(
-        &self,
-        client: &NacosClient,
-        since: u64,
-        listed: &[String],
-    ) -> Vec<ResourceKind> {
+    /// hold the write lock, taken here too).
+    async fn heal_all_names(&self, client: &NacosClient, since: u64, listed: &[String]) {
         let _write = self.write_lock.lock().await;
-        let fresh = self.mirror.lock().await.generation() == since;
-        let mut existing = Vec::new();
+        if self.mirror.lock().await.generation() != since {
+            return;
+        }
         for kind in ResourceKind::ALL {
             let Ok(current) = client.get(&layout::names_data_id(kind), NAMES_GROUP).await else {
                 continue;
             };
-            let wrote = fresh
-                && self
-                    .heal_names(client, kind, current.as_deref(), listed)
-                    .await;
-            if current.is_some() || wrote {
-                existing.push(kind);
-            }
+            self.heal_names(client, kind, current.as_deref(), listed)
+                .await;
         }
-        existing
     }
 
     /// Rewrites a names index whose entries differ from the listing (a config created

@@ -305,6 +305,12 @@ impl ConfigWorker {
                 Ok(config_resp) => {
                     Self::fill_data_and_notify(&mut cache_data, config_resp).await;
                 }
+                // Gantry patch: the config does not exist yet, so its first content is a
+                // change to notify (as the Java client does); left `initializing`, that first
+                // push was swallowed by `fill_data` and listeners heard only the second one.
+                Err(crate::api::error::Error::ConfigNotFound(_)) => {
+                    cache_data.initializing = false;
+                }
                 Err(e) => {
                     tracing::error!("get_config_inner_async, config_resp err={e:?}");
                 }
