@@ -11,6 +11,7 @@
 
 mod backend;
 mod canary;
+mod nacos;
 mod policy;
 
 use std::collections::{BTreeMap, HashMap};

@@ -1,5 +1,5 @@
-//! Discovery: turns target specs into shared [`Target`]s and keeps DNS targets resolved in
-//! the background, never on the request path.
+//! Discovery: turns target specs into shared [`Target`]s and keeps DNS targets resolved and
+//! Nacos targets subscribed in the background, never on the request path.
 //!
 //! Targets are shared by key across route tables, so a reload keeps resolved endpoints and
 //! only brand-new DNS targets are resolved (all at once, before their table goes live; the
@@ -9,9 +9,11 @@
 //!
 //! Re-resolution follows each answer's TTL, bounded to [`MIN_REFRESH`] ..= the refresh
 //! interval; a failed lookup keeps the last endpoints and is retried after 1 s, doubling up
-//! to the refresh interval.
+//! to the refresh interval. A Nacos target is loaded and subscribed once (a failure is
+//! retried the same way); from then on its instances arrive as pushes ([`nacos`]).
 
 pub mod dns;
+pub mod nacos;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -24,6 +26,7 @@ use tokio::task::JoinSet;
 use crate::policy::rate_limit::RateLimits;
 use crate::upstream::{Target, TargetOptions, TargetSpec};
 use dns::{DnsResolver, Resolved};
+use nacos::NacosNaming;
 
 /// The shortest time between two lookups of one target, whatever its TTL.
 pub const MIN_REFRESH: Duration = Duration::from_secs(1);
@@ -37,6 +40,7 @@ pub struct Discovery {
     /// Woken when a lookup set a new deadline, so the refresh loop can sleep until it.
     wake: Arc<Notify>,
     rate_limits: RateLimits,
+    nacos: NacosNaming,
 }
 
 /// A target and, for DNS targets, when to look it up again.
@@ -66,6 +70,7 @@ impl Discovery {
             resolver: Arc::new(DnsResolver::new(server)),
             wake: Arc::new(Notify::new()),
             rate_limits: RateLimits::default(),
+            nacos: NacosNaming::default(),
         })
     }
 
@@ -101,31 +106,74 @@ impl Discovery {
         (target, true)
     }
 
-    /// Resolves the DNS targets among `targets` now, all at once, and schedules their next
-    /// lookups.
+    /// Resolves the DNS targets among `targets` now and loads and subscribes the Nacos ones
+    /// not yet subscribed, all at once, and schedules their next lookups.
     pub async fn resolve(&self, targets: &[Arc<Target>]) {
         let mut lookups = JoinSet::new();
+        let mut subscriptions = Vec::new();
         for t in targets {
-            let TargetSpec::Dns { names, port } = t.spec() else {
-                continue;
-            };
-            let (t, names, port) = (t.clone(), names.clone(), *port);
-            let resolver = self.resolver.clone();
-            lookups.spawn(async move {
-                let res = resolver.lookup(&names, port).await;
-                (t, res)
-            });
-        }
-        if lookups.is_empty() {
-            return;
-        }
-        while let Some(joined) = lookups.join_next().await {
-            match joined {
-                Ok((t, res)) => self.record(&t, res),
-                Err(e) => tracing::warn!("DNS lookup task failed: {e}"),
+            match t.spec() {
+                TargetSpec::Dns { names, port } => {
+                    let (t, names, port) = (t.clone(), names.clone(), *port);
+                    let resolver = self.resolver.clone();
+                    lookups.spawn(async move {
+                        let res = resolver.lookup(&names, port).await;
+                        (t, res)
+                    });
+                }
+                TargetSpec::Nacos(service) if !self.nacos.is_subscribed(t) => {
+                    subscriptions.push(async move {
+                        let res = self.nacos.resolve(t, service).await;
+                        (t, res)
+                    });
+                }
+                _ => {}
             }
         }
+        if lookups.is_empty() && subscriptions.is_empty() {
+            return;
+        }
+        let subscribed = futures_util::future::join_all(subscriptions);
+        let looked_up = async {
+            let mut out = Vec::new();
+            while let Some(joined) = lookups.join_next().await {
+                match joined {
+                    Ok(done) => out.push(done),
+                    Err(e) => tracing::warn!("DNS lookup task failed: {e}"),
+                }
+            }
+            out
+        };
+        let (subscribed, looked_up) = tokio::join!(subscribed, looked_up);
+        for (t, res) in looked_up {
+            self.record(&t, res);
+        }
+        for (t, res) in subscribed {
+            self.record_subscription(t, res.map_err(|e| e.to_string()));
+        }
         self.wake.notify_one();
+    }
+
+    /// Applies a Nacos load-and-subscribe result: done for good, or retried with backoff.
+    fn record_subscription(&self, t: &Target, res: Result<(), String>) {
+        let mut targets = self.entries();
+        let entry = targets.get_mut(t.key());
+        match res {
+            Ok(()) => {
+                if let Some(e) = entry {
+                    e.failures = 0;
+                    e.next = None;
+                }
+            }
+            Err(err) => {
+                tracing::warn!(target = t.key(), "Nacos service discovery failed: {err}");
+                if let Some(e) = entry {
+                    e.failures = e.failures.saturating_add(1);
+                    let backoff = MIN_REFRESH.saturating_mul(1 << (e.failures - 1).min(16));
+                    e.next = Some(Instant::now() + backoff.min(self.refresh_interval));
+                }
+            }
+        }
     }
 
     /// Applies a lookup's result to `t` and sets when to look again.
@@ -179,8 +227,10 @@ impl Discovery {
             let Some(t) = e.target.upgrade() else {
                 continue;
             };
-            if !matches!(t.spec(), TargetSpec::Dns { .. }) {
-                continue;
+            match t.spec() {
+                TargetSpec::Dns { .. } => {}
+                TargetSpec::Nacos(_) if !self.nacos.is_subscribed(&t) => {}
+                _ => continue,
             }
             if due(e) {
                 ready.push(t);
@@ -201,6 +251,7 @@ impl Discovery {
                 let wait = {
                     let Some(this) = weak.upgrade() else { break };
                     let now = Instant::now();
+                    this.nacos.forget_dropped().await;
                     let (due, earliest) = this.live(|e| e.next.is_some_and(|n| n <= now));
                     if !due.is_empty() {
                         this.resolve(&due).await;
@@ -226,6 +277,7 @@ fn target_key(spec: &TargetSpec, options: &TargetOptions) -> String {
             format!("static:{}", list.join(","))
         }
         TargetSpec::Dns { names, port } => format!("dns:{}:{port}", names.join(",")),
+        TargetSpec::Nacos(service) => service.key(),
     };
     let mut key = base;
     if let Some(t) = &options.tls {

@@ -3,12 +3,15 @@
 //! destinations (schedule precomputed at compile time), round robin across endpoints.
 
 pub mod identity;
+pub mod schedule;
 pub mod target;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use serde::Serialize;
+
+use schedule::smooth_schedule;
 
 pub use target::{Endpoint, Lease, PickHint, Target, TargetOptions, TargetSpec, UpstreamTls};
 
@@ -94,54 +97,5 @@ impl UpstreamGroup {
                     .collect(),
             })
             .collect()
-    }
-}
-
-/// nginx's smooth weighted round robin, unrolled into a schedule of `sum(weights) / gcd`
-/// slots so picks interleave (30/70 gives A B B A B B B …, not 30 As then 70 Bs).
-fn smooth_schedule(weights: &[u32]) -> Vec<u16> {
-    let g = weights.iter().copied().fold(0, gcd).max(1);
-    let weights: Vec<i64> = weights.iter().map(|w| i64::from(w / g)).collect();
-    let total: i64 = weights.iter().sum();
-    let mut current = vec![0i64; weights.len()];
-    let mut schedule = Vec::with_capacity(total as usize);
-    for _ in 0..total {
-        for (c, w) in current.iter_mut().zip(&weights) {
-            *c += w;
-        }
-        let (best, _) = current
-            .iter()
-            .enumerate()
-            .max_by_key(|(i, c)| (**c, std::cmp::Reverse(*i)))
-            .unwrap_or((0, &0));
-        current[best] -= total;
-        schedule.push(best as u16);
-    }
-    if schedule.is_empty() {
-        schedule.push(0);
-    }
-    schedule
-}
-
-fn gcd(a: u32, b: u32) -> u32 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn schedule_is_exact_and_interleaved() {
-        let s = smooth_schedule(&[30, 70]);
-        assert_eq!(s.len(), 10);
-        assert_eq!(s.iter().filter(|i| **i == 0).count(), 3);
-        assert_eq!(s, vec![1, 0, 1, 1, 0, 1, 1, 1, 0, 1]);
-        assert_eq!(smooth_schedule(&[50, 50]), vec![0, 1]);
-        assert_eq!(smooth_schedule(&[100]), vec![0]);
     }
 }

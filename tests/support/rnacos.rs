@@ -25,6 +25,28 @@ pub const NS: &str = "higress-system";
 /// The admin user rnacos creates on its first start.
 pub const ADMIN: (&str, &str) = ("admin", "gantry-s3cret");
 
+/// A service instance as the naming API registers it.
+#[derive(Debug, Clone, Copy)]
+pub struct Instance {
+    /// Address.
+    pub addr: std::net::SocketAddr,
+    /// Nacos weight (default 1.0).
+    pub weight: f64,
+    /// Whether it takes traffic.
+    pub enabled: bool,
+}
+
+impl Instance {
+    /// An enabled instance of `weight` at `addr`.
+    pub fn new(addr: std::net::SocketAddr, weight: f64) -> Self {
+        Self {
+            addr,
+            weight,
+            enabled: true,
+        }
+    }
+}
+
 /// A running rnacos, killed on drop (its data dir is removed then).
 pub struct Rnacos {
     child: Option<Child>,
@@ -363,6 +385,56 @@ impl Rnacos {
             next = "EMPTY".into();
         }
         self.publish(NS, "DEFAULT_GROUP", &index_id, &next).await;
+    }
+
+    /// Registers (or updates) a persistent instance of `service` in the public namespace
+    /// through the naming HTTP API, as a service registering itself would.
+    pub async fn register_instance(&self, service: &str, group: &str, instance: &Instance) {
+        self.instance_call(reqwest::Method::POST, service, group, instance)
+            .await;
+    }
+
+    /// Removes an instance registered with [`Self::register_instance`].
+    pub async fn deregister_instance(&self, service: &str, group: &str, instance: &Instance) {
+        self.instance_call(reqwest::Method::DELETE, service, group, instance)
+            .await;
+    }
+
+    async fn instance_call(
+        &self,
+        method: reqwest::Method,
+        service: &str,
+        group: &str,
+        instance: &Instance,
+    ) {
+        let token = self.token().await.expect("login");
+        let mut query = vec![
+            ("serviceName", service.to_string()),
+            ("groupName", group.to_string()),
+            ("ip", instance.addr.ip().to_string()),
+            ("port", instance.addr.port().to_string()),
+            ("weight", instance.weight.to_string()),
+            ("enabled", instance.enabled.to_string()),
+            ("healthy", "true".to_string()),
+            ("ephemeral", "false".to_string()),
+        ];
+        if let Some(t) = token {
+            query.push(("accessToken", t));
+        }
+        let resp = send(|| {
+            self.http
+                .request(method.clone(), self.url("/nacos/v1/ns/instance"))
+                .query(&query)
+        })
+        .await
+        .expect("naming API");
+        let status = resp.status();
+        let body = resp.text().await.unwrap_or_default();
+        assert!(
+            status.is_success() && body.trim() == "ok",
+            "{method} instance {service} {}: {status} {body}",
+            instance.addr
+        );
     }
 
     /// Kills the process, keeping its data dir and ports for [`Rnacos::restart`].

@@ -75,9 +75,16 @@ fn parse_line(line: &str) -> Result<DestinationEntry, String> {
     if host.is_empty() {
         return Err("missing destination host".into());
     }
+    // Nacos service and group names are case-sensitive: keep them as written.
+    let lower = host.to_ascii_lowercase();
+    let host = if lower.ends_with(".nacos") {
+        format!("{}.nacos", &host[..host.len() - ".nacos".len()])
+    } else {
+        lower
+    };
     Ok(DestinationEntry {
         weight,
-        host: host.to_ascii_lowercase(),
+        host,
         port,
         subset,
     })
@@ -143,6 +150,12 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(d.entries[0].port, None);
+        assert_eq!(
+            d.entries[0].host, "providers:com.x.Svc:1.0.0:dev.DEFAULT-GROUP.public.nacos",
+            "Nacos names keep their case"
+        );
+        let d = parse("Echo.DNS:80").unwrap().unwrap();
+        assert_eq!(d.entries[0].host, "echo.dns");
     }
 
     #[test]

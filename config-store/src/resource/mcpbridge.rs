@@ -1,6 +1,8 @@
 //! `networking.higress.io/v1` McpBridge: the service sources (registries) behind `*.dns`,
 //! `*.static`, Nacos, Consul … hosts. Every field Higress defines is kept.
 
+pub mod nacos_host;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};

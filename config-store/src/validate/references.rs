@@ -10,20 +10,13 @@ use crate::annotations::{IngressAnnotations, MirrorTarget};
 use crate::diagnostic::Diagnostic;
 use crate::kind::ResourceKind;
 use crate::resource::ingress::{IngressBackend, ServiceBackendPort};
-use crate::resource::mcpbridge::RegistryType;
+use crate::resource::mcpbridge::nacos_host::find_nacos;
+use crate::resource::mcpbridge::{McpBridge, RegistryType};
 use crate::resource::{ConfigMap, Ingress, Resource};
 use crate::snapshot::{Object, ObjectKey};
 
 /// Host suffixes of service sources Gantry does not discover yet.
 const UNSUPPORTED_SOURCES: &[(&str, &[RegistryType])] = &[
-    (
-        "nacos",
-        &[
-            RegistryType::Nacos,
-            RegistryType::Nacos2,
-            RegistryType::Nacos3,
-        ],
-    ),
     ("consul", &[RegistryType::Consul]),
     ("zookeeper", &[RegistryType::Zookeeper]),
     ("eureka", &[RegistryType::Eureka]),
@@ -43,6 +36,7 @@ pub fn check(objects: &BTreeMap<ObjectKey, Arc<Object>>) -> Vec<Diagnostic> {
                 }
             }
             (Resource::ConfigMap(cm), _) => checker.domain_config_map(&object.source, cm),
+            (Resource::McpBridge(bridge), _) => checker.registry_secrets(&object.source, bridge),
             _ => {}
         }
     }
@@ -165,6 +159,22 @@ impl References<'_> {
         }
     }
 
+    /// Every registry's `authSecretName` must name a Secret.
+    fn registry_secrets(&mut self, source: &str, bridge: &McpBridge) {
+        for (i, reg) in bridge.spec.registries.iter().enumerate() {
+            let Some(secret) = reg.auth_secret_name.as_deref() else {
+                continue;
+            };
+            if let Err(msg) = self.secret(secret) {
+                self.out.push(
+                    Diagnostic::source_error(source, msg)
+                        .with_resource(ResourceKind::McpBridge, bridge.metadata.name.clone())
+                        .with_field(format!("spec.registries[{i}].authSecretName")),
+                );
+            }
+        }
+    }
+
     fn secret(&self, name: &str) -> Result<(), String> {
         let name = name.rsplit('/').next().unwrap_or(name);
         match self.get(ResourceKind::Secret, name) {
@@ -223,6 +233,14 @@ impl References<'_> {
         let wanted = match suffix {
             "dns" => RegistryType::Dns,
             "static" => RegistryType::Static,
+            "nacos" => {
+                if bridge.is_none() {
+                    return Err(format!(
+                        "destination {host:?}: McpBridge default does not exist"
+                    ));
+                }
+                return find_nacos(registries, host).map(|_| ());
+            }
             _ => {
                 if let Some((_, types)) = UNSUPPORTED_SOURCES.iter().find(|(s, _)| *s == suffix) {
                     let declared = registries

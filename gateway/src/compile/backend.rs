@@ -1,7 +1,7 @@
 //! Backends → destinations: Ingress `service` backends through Services and their
 //! Endpoints/EndpointSlices, `higress.io/destination` hosts through McpBridge registries
-//! (`<name>.dns`, `<name>.static`) or Service FQDNs, with the Ingress's service-scope
-//! options (backend protocol, upstream TLS, load balancing).
+//! (`<name>.dns`, `<name>.static`, `<service>.<group>.<namespace>.nacos`) or Service FQDNs,
+//! with the Ingress's service-scope options (backend protocol, upstream TLS, load balancing).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -110,7 +110,8 @@ impl Compiler<'_> {
         }
     }
 
-    /// A `higress.io/destination` host: `<name>.dns`, `<name>.static`, or a Service FQDN.
+    /// A `higress.io/destination` host: `<name>.dns`, `<name>.static`, a Nacos service, or a
+    /// Service FQDN.
     fn destination_spec(
         &self,
         d: &DestinationEntry,
@@ -134,7 +135,11 @@ impl Compiler<'_> {
         let registry_type = match suffix {
             "dns" => RegistryType::Dns,
             "static" => RegistryType::Static,
-            "nacos" | "consul" | "zookeeper" | "eureka" => {
+            "nacos" => {
+                let (spec, registry) = self.nacos_spec(&d.host)?;
+                return Ok((spec, Some(registry_protocol(registry, &[]))));
+            }
+            "consul" | "zookeeper" | "eureka" => {
                 return Err(format!("destination {:?}: {suffix} service sources are not supported yet", d.host))
             }
             _ => {
@@ -297,24 +302,15 @@ fn target_options(
     }
 }
 
-/// A dns or static registry → target spec and its protocol.
-fn registry_spec(
-    reg: &RegistryConfig,
-    port: Option<u16>,
-) -> Result<(TargetSpec, Option<RegistryProtocol>), String> {
+/// How a registry's endpoints are spoken to: its `protocol` and `sni` (a single-name dns
+/// registry's name is the default SNI).
+fn registry_protocol(reg: &RegistryConfig, names: &[String]) -> RegistryProtocol {
     let protocol = reg
         .protocol
         .as_deref()
         .unwrap_or("http")
         .to_ascii_lowercase();
-    let names: Vec<String> = reg
-        .domain
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    let proto = RegistryProtocol {
+    RegistryProtocol {
         tls: matches!(protocol.as_str(), "https" | "grpcs"),
         h2: matches!(
             protocol.as_str(),
@@ -324,7 +320,22 @@ fn registry_spec(
             (names.len() == 1 && reg.registry_type == Some(RegistryType::Dns))
                 .then(|| names[0].clone())
         }),
-    };
+    }
+}
+
+/// A dns or static registry → target spec and its protocol.
+fn registry_spec(
+    reg: &RegistryConfig,
+    port: Option<u16>,
+) -> Result<(TargetSpec, Option<RegistryProtocol>), String> {
+    let names: Vec<String> = reg
+        .domain
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let proto = registry_protocol(reg, &names);
     match reg.registry_type {
         Some(RegistryType::Static) => {
             let addrs = names

@@ -113,7 +113,7 @@ impl DnsResolver {
         while let Some(joined) = lookups.join_next().await {
             match joined {
                 Ok(Ok((addrs, name_ttl))) => {
-                    found.extend(addrs.into_iter().map(|addr| Endpoint { addr }));
+                    found.extend(addrs.into_iter().map(Endpoint::new));
                     if let Some(t) = name_ttl {
                         ttl = Some(ttl.map_or(t, |cur| cur.min(t)));
                     }

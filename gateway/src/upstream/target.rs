@@ -1,6 +1,7 @@
-//! A [`Target`]: one resolved service (a `*.dns` or `*.static` registry, a Service) with its
-//! current endpoints, which discovery replaces atomically, and how requests are spread over
-//! them (round robin, least connections, random, consistent hash, cookie affinity).
+//! A [`Target`]: one resolved service (a `*.dns`, `*.static` or `*.nacos` registry, a
+//! Service) with its current endpoints, which discovery replaces atomically, and how requests
+//! are spread over them (weighted round robin, least connections, random, consistent hash,
+//! cookie affinity).
 
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
@@ -10,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 pub use config_store::annotations::LoadBalance;
+
+use super::schedule::smooth_schedule;
 
 /// Where a target's endpoints come from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -23,6 +26,8 @@ pub enum TargetSpec {
         /// Port of every endpoint.
         port: u16,
     },
+    /// A Nacos service whose instances a naming subscription pushes.
+    Nacos(crate::discovery::nacos::NacosService),
 }
 
 /// TLS towards the upstream.
@@ -57,11 +62,22 @@ impl Default for TargetOptions {
     }
 }
 
-/// One endpoint address.
+/// One endpoint address and its relative weight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Endpoint {
     /// Address.
     pub addr: SocketAddr,
+    /// Relative weight under round robin (> 0; 1 for DNS, static and Service endpoints).
+    pub weight: u32,
+}
+
+// === impl Endpoint ===
+
+impl Endpoint {
+    /// An endpoint of weight 1.
+    pub fn new(addr: SocketAddr) -> Self {
+        Self { addr, weight: 1 }
+    }
 }
 
 /// An endpoint with its selection state.
@@ -134,8 +150,18 @@ pub struct Target {
     key: String,
     spec: TargetSpec,
     options: TargetOptions,
-    endpoints: ArcSwap<Vec<Arc<EndpointSlot>>>,
+    endpoints: ArcSwap<EndpointSet>,
     next: AtomicUsize,
+}
+
+/// The endpoints of a target at one moment, with their round-robin schedule.
+#[derive(Debug, Default)]
+struct EndpointSet {
+    slots: Vec<Arc<EndpointSlot>>,
+    /// Weight of each slot.
+    weights: Vec<u32>,
+    /// Slot indices in smooth weighted order; `None` when all weights are equal.
+    schedule: Option<Vec<u16>>,
 }
 
 // === impl Lease ===
@@ -195,11 +221,11 @@ impl Target {
             key,
             spec,
             options,
-            endpoints: ArcSwap::from_pointee(Vec::new()),
+            endpoints: ArcSwap::from_pointee(EndpointSet::default()),
             next: AtomicUsize::new(0),
         };
         if let TargetSpec::Static(addrs) = &target.spec {
-            let eps = addrs.iter().map(|addr| Endpoint { addr: *addr }).collect();
+            let eps = addrs.iter().map(|addr| Endpoint::new(*addr)).collect();
             target.set_endpoints(eps);
         }
         target
@@ -227,36 +253,51 @@ impl Target {
 
     /// The current endpoints.
     pub fn endpoints(&self) -> Vec<Endpoint> {
-        self.endpoints
-            .load()
+        let set = self.endpoints.load();
+        set.slots
             .iter()
-            .map(|s| Endpoint { addr: s.addr })
+            .zip(&set.weights)
+            .map(|(s, w)| Endpoint {
+                addr: s.addr,
+                weight: *w,
+            })
             .collect()
     }
 
     /// Number of current endpoints.
     pub fn endpoint_count(&self) -> usize {
-        self.endpoints.load().len()
+        self.endpoints.load().slots.len()
     }
 
-    /// Replaces the endpoints (discovery only); endpoints that stay keep their state.
+    /// Replaces the endpoints (discovery only); endpoints that stay keep their state, and
+    /// requests in flight on removed ones finish on them.
     pub fn set_endpoints(&self, endpoints: Vec<Endpoint>) {
         let old = self.endpoints.load();
-        let slots = endpoints
-            .into_iter()
+        let slots: Vec<Arc<EndpointSlot>> = endpoints
+            .iter()
             .map(|e| {
-                old.iter()
+                old.slots
+                    .iter()
                     .find(|s| s.addr == e.addr)
                     .cloned()
                     .unwrap_or_else(|| Arc::new(EndpointSlot::new(e.addr)))
             })
             .collect();
-        self.endpoints.store(Arc::new(slots));
+        let weights: Vec<u32> = endpoints.iter().map(|e| e.weight.max(1)).collect();
+        let uneven = weights.windows(2).any(|w| w[0] != w[1]);
+        let schedule =
+            (uneven && slots.len() <= usize::from(u16::MAX)).then(|| smooth_schedule(&weights));
+        self.endpoints.store(Arc::new(EndpointSet {
+            slots,
+            weights,
+            schedule,
+        }));
     }
 
     /// Picks an endpoint with the target's balancer; `None` when there is none.
     pub fn pick(&self, hint: PickHint) -> Option<Lease> {
-        let eps = self.endpoints.load();
+        let set = self.endpoints.load();
+        let eps = &set.slots;
         let n = eps.len();
         if n == 0 {
             return None;
@@ -266,7 +307,13 @@ impl Target {
         }
         let rr = || self.next.fetch_add(1, Ordering::Relaxed) % n;
         let idx = match &self.options.balance {
-            LoadBalance::RoundRobin => rr(),
+            LoadBalance::RoundRobin => match &set.schedule {
+                Some(s) => {
+                    let slot = self.next.fetch_add(1, Ordering::Relaxed) % s.len();
+                    usize::from(s[slot]).min(n - 1)
+                }
+                None => rr(),
+            },
             LoadBalance::Random => fastrand::usize(..n),
             LoadBalance::LeastConn => {
                 let start = rr();
@@ -336,6 +383,39 @@ mod tests {
         let d = t.pick(PickHint::default()).unwrap();
         assert_eq!(d.addr().port(), 1001);
         drop((a, c, d));
+    }
+
+    #[test]
+    fn round_robin_follows_endpoint_weights_and_keeps_state_across_updates() {
+        let t = target(LoadBalance::RoundRobin, 1);
+        let ep = |port: u16, weight: u32| Endpoint {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            weight,
+        };
+        t.set_endpoints(vec![ep(1, 100), ep(2, 300)]);
+        let held = t.pick(PickHint::default()).unwrap();
+        let mut counts = std::collections::BTreeMap::new();
+        for _ in 0..400 {
+            *counts
+                .entry(t.pick(PickHint::default()).unwrap().addr().port())
+                .or_insert(0) += 1;
+        }
+        assert_eq!(counts, [(1, 100), (2, 300)].into_iter().collect());
+        // A lease taken before an update still counts on its endpoint afterwards.
+        t.set_endpoints(vec![ep(1, 100), ep(2, 300), ep(3, 100)]);
+        let slot = t
+            .endpoints
+            .load()
+            .slots
+            .iter()
+            .find(|s| s.addr == held.addr())
+            .cloned();
+        assert_eq!(slot.unwrap().active.load(Ordering::Relaxed), 1);
+        drop(held);
+        let picks: std::collections::BTreeSet<u16> = (0..5)
+            .map(|_| t.pick(PickHint::default()).unwrap().addr().port())
+            .collect();
+        assert_eq!(picks.len(), 3);
     }
 
     #[test]

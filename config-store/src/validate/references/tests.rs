@@ -50,12 +50,33 @@ fn every_dangling_reference_is_an_error_naming_its_field() {
         vec![
             r#"error: ingresses/r.yaml: Ingress r: metadata.annotations["higress.io/default-backend"]: Service "missing-svc" does not exist"#,
             r#"error: ingresses/r.yaml: Ingress r: metadata.annotations["higress.io/destination"]: destination "nope.dns": McpBridge default has no dns registry named "nope""#,
-            r#"error: ingresses/r.yaml: Ingress r: metadata.annotations["higress.io/destination"]: destination "svc.default-group.public.nacos": nacos service discovery is not supported yet"#,
+            r#"error: ingresses/r.yaml: Ingress r: metadata.annotations["higress.io/destination"]: destination "svc.DEFAULT-GROUP.public.nacos": no nacos registry in namespace "public" lists group "DEFAULT-GROUP" in nacosGroups"#,
             r#"error: ingresses/r.yaml: Ingress r: metadata.annotations["higress.io/proxy-ssl-secret"]: Secret "missing-client-cert" does not exist"#,
             r#"error: ingresses/r.yaml: Ingress r: spec.tls[0].secretName: Secret "missing-cert" does not exist"#,
         ]
     );
     assert!(s.get(ResourceKind::Ingress, "r").is_none());
+}
+
+#[test]
+fn nacos_hosts_need_a_registry_watching_their_namespace_and_group() {
+    let bridge = "kind: McpBridge\nspec:\n  registries:\n  - {type: nacos2, name: reg, domain: 127.0.0.1, port: 8848, nacosGroups: [DEFAULT_GROUP], authSecretName: nacos-login}\n";
+    let ing = "kind: Ingress\nmetadata:\n  annotations:\n    higress.io/destination: |\n      50% Echo.DEFAULT-GROUP.public.nacos\n      50% echo.DEFAULT-GROUP.dev.nacos\nspec:\n  rules: [{host: a.com, http: {paths: [{path: /, pathType: Prefix, backend: {resource: {apiGroup: networking.higress.io, kind: McpBridge, name: default}}}]}}]\n";
+    let s = assemble(
+        &Snapshot::default(),
+        sources(&[
+            ("mcpbridges/default.yaml", bridge),
+            ("ingresses/r.yaml", ing),
+        ]),
+    );
+    let errors: Vec<String> = s.errors().map(ToString::to_string).collect();
+    assert_eq!(
+        errors,
+        vec![
+            r#"error: ingresses/r.yaml: Ingress r: metadata.annotations["higress.io/destination"]: destination "echo.DEFAULT-GROUP.dev.nacos": no nacos registry watches namespace "dev""#,
+            r#"error: mcpbridges/default.yaml: McpBridge default: spec.registries[0].authSecretName: Secret "nacos-login" does not exist"#,
+        ]
+    );
 }
 
 #[test]
