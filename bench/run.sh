@@ -79,6 +79,9 @@ console=$(section "Console API: write → served, list, memory" \
 nacos=$(section "Nacos store: publish → served, load, memory" \
   "Gantry on \`--config nacos://…\` against rnacos 0.8.8 on loopback: $edits changes published through rnacos's HTTP API and served by push (p99 goal < 200 ms); \`NacosStore::load\` of 1,000 resources and \`gantry serve\` spawn → first 200 on them, $runs runs; gateway memory with the Nacos client connected. Needs rnacos (\$RNACOS_BIN or ~/.cache/gantry/rnacos/bin/rnacos, see tests/run.sh)." \
   nacos --changes "$edits" --resources 1000 --runs "$runs")
+nacos_instances=$(section "Nacos service discovery: instance change → effect" \
+  "A route to \`echo.DEFAULT-GROUP.public.nacos\` (McpBridge \`nacos2\` registry on rnacos 0.8.8, loopback); instance \`two\` registered and deregistered through the naming HTTP API $edits times beside a steady instance \`one\`: registration → first request answered by \`two\`, deregistration → 20 requests in a row answered by \`one\` (none failed). rnacos delays naming pushes by design, so this is mostly the server's notify delay." \
+  nacos-instances --changes "$edits")
 
 # The criterion bench prints its own report on stdout (sent to stderr here) and
 # writes the Markdown table to $ROUTE_MATCH_TABLE.
@@ -123,6 +126,7 @@ $scale
 $console
 $route_match
 $nacos
+$nacos_instances
 DOC
 mv "$tmp" "$out"
 echo "wrote $out" >&2

@@ -158,3 +158,38 @@ async fn a_nacos_destination_without_a_matching_registry_is_rejected() {
         out.combined()
     );
 }
+
+#[tokio::test]
+async fn a_registry_with_auth_logs_in_with_its_secret() {
+    use base64::Engine as _;
+    let nacos = Rnacos::start_with_auth().await;
+    let one = EchoServer::start("one");
+    nacos
+        .register_instance(SERVICE, GROUP, &Instance::new(one.addr(), 1.0))
+        .await;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let (user, password) = gantry_tests::rnacos::ADMIN;
+    let dir = ConfigDir::new();
+    dir.write(
+        "mcpbridges/default.yaml",
+        &bridge(&nacos, "    authSecretName: nacos-login\n"),
+    );
+    dir.write(
+        "secrets/nacos-login.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: nacos-login\n  namespace: higress-system\ntype: Opaque\ndata:\n  nacosUsername: {}\n  nacosPassword: {}\n",
+            b64(user),
+            b64(password)
+        ),
+    );
+    dir.write_ingress(&Ingress::host_route("route-a", "a.com", HOST));
+    let gw = Gantry::start(dir).await;
+    gw.client().eventually_backend("a.com", "/", "one").await;
+    assert!(
+        !gw.log().contains(password),
+        "the Nacos password is logged:\n{}",
+        gw.log()
+    );
+    let status = gw.client().get("a.com", "/").await.unwrap();
+    assert_eq!(status.status.as_u16(), 200);
+}

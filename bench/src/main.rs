@@ -10,6 +10,7 @@
 //! gantry-bench scale [--hosts 1000] [--paths 10] [--runs 10] [--requests 1000] [--settle 2s]
 //! gantry-bench generate --out DIR [--hosts 1000] [--paths 10] [--backend 127.0.0.1:8080]
 //! gantry-bench nacos [--changes 100] [--resources 1000] [--runs 10] [--settle 2s]
+//! gantry-bench nacos-instances [--changes 100]
 //! gantry-bench grpc-echo [--name grpc]
 //! gantry-bench grpc-body --out FILE [--text hello]
 //! gantry-bench grpc-call --port PORT [--authority bench.local] [--text hello]
@@ -25,6 +26,7 @@ mod edit_latency;
 mod generate;
 mod grpc;
 mod nacos;
+mod nacos_instances;
 mod rss;
 mod scale;
 mod startup;
@@ -42,6 +44,7 @@ const USAGE: &str = "usage:
   gantry-bench scale [--hosts 1000] [--paths 10] [--runs 10] [--requests 1000] [--settle 2s]
   gantry-bench generate --out DIR [--hosts 1000] [--paths 10] [--backend 127.0.0.1:8080]
   gantry-bench nacos [--changes 100] [--resources 1000] [--runs 10] [--settle 2s]
+  gantry-bench nacos-instances [--changes 100]
   gantry-bench grpc-echo [--name grpc]
   gantry-bench grpc-body --out FILE [--text hello]
   gantry-bench grpc-call --port PORT [--authority bench.local] [--text hello]";
@@ -68,6 +71,7 @@ async fn main() -> ExitCode {
         "scale" => scale::run(&args).await,
         "generate" => generate::run(&args),
         "nacos" => nacos::run(&args).await,
+        "nacos-instances" => nacos_instances::run(&args).await,
         "grpc-echo" => grpc::echo(&args).await,
         "grpc-body" => grpc::body(&args),
         "grpc-call" => grpc::call(&args).await,

@@ -160,7 +160,7 @@ async fn wait_for(client: &Client, host: &str, backend: &str) -> Result<(), Stri
 }
 
 /// A xorshift seed from the clock.
-fn seed() -> u64 {
+pub fn seed() -> u64 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(1, |d| d.as_nanos());
@@ -168,7 +168,7 @@ fn seed() -> u64 {
 }
 
 /// A pseudo-random pause in `[0, max)`.
-fn pause(state: &mut u64, max: Duration) -> Duration {
+pub fn pause(state: &mut u64, max: Duration) -> Duration {
     *state ^= *state << 13;
     *state ^= *state >> 7;
     *state ^= *state << 17;
