@@ -1,0 +1,226 @@
+//! Observability of the data plane: Prometheus metrics and the access log.
+//!
+//! Flow: the proxy's `logging` phase hands a [`Finished`] view of the request to
+//! [`Observe::logging`] → [`metrics`] counts it (sharded atomics, no lock, no allocation) and,
+//! when the access log is on, an [`access_log::AccessLogEntry`] goes to the writer thread
+//! through a bounded channel (dropped and counted when full). A scrape renders everything
+//! with [`Observe::render`].
+
+pub mod access_log;
+pub mod exposition;
+pub mod histogram;
+pub mod metrics;
+pub mod response_flags;
+pub mod shard;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Instant, SystemTime};
+
+use http::HeaderValue;
+use pingora::prelude::*;
+
+use crate::route_table::{Route, RouteAction, RouteTable};
+use crate::upstream::{Target, UpstreamGroup};
+use access_log::{AccessLog, AccessLogEntry};
+use exposition::{Exposition, Kind};
+use metrics::{Metrics, Sample, NONE};
+
+/// The data plane's metrics registry and access-log sink, shared by every worker.
+#[derive(Debug, Default)]
+pub struct Observe {
+    metrics: Metrics,
+    access_log: OnceLock<AccessLog>,
+}
+
+/// Timestamps and ids one request collects on its way (lives in the proxy's `CTX`).
+#[derive(Debug)]
+pub struct RequestObs {
+    started: Instant,
+    started_wall: SystemTime,
+    upstream_started: Option<Instant>,
+    request_id: Option<HeaderValue>,
+}
+
+/// What the proxy knows about a request when it is done.
+pub struct Finished<'a> {
+    /// The matched route, if any.
+    pub route: Option<&'a Route>,
+    /// The upstream target of the last attempt, if one was picked.
+    pub target: Option<&'a Arc<Target>>,
+    /// The endpoint of the last attempt.
+    pub upstream: Option<SocketAddr>,
+    /// The request's timestamps.
+    pub obs: &'a RequestObs,
+    /// The error that ended the request, if any.
+    pub error: Option<&'a pingora::Error>,
+}
+
+// === impl RequestObs ===
+
+impl Default for RequestObs {
+    /// Starts the clock: the proxy creates its `CTX` when the request head has been read.
+    fn default() -> Self {
+        Self {
+            started: Instant::now(),
+            started_wall: SystemTime::now(),
+            upstream_started: None,
+            request_id: None,
+        }
+    }
+}
+
+impl RequestObs {
+    /// Marks the start of an upstream attempt (`upstream_request_filter`), keeping the
+    /// request id sent upstream.
+    pub fn upstream_request(&mut self, req: &RequestHeader) {
+        self.upstream_started = Some(Instant::now());
+        if self.request_id.is_none() {
+            self.request_id = req.headers.get("x-request-id").cloned();
+        }
+    }
+}
+
+// === impl Observe ===
+
+impl Observe {
+    /// A registry with the access log off.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The metrics registry.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Turns the access log on (once; false if it was already on).
+    pub fn set_access_log(&self, log: AccessLog) -> bool {
+        self.access_log.set(log).is_ok()
+    }
+
+    /// The `logging` phase: counts the request and writes its access-log entry.
+    pub fn logging(&self, session: &Session, done: &Finished<'_>) {
+        let status = session.response_written().map_or(0, |r| r.status.as_u16());
+        let now = Instant::now();
+        let duration = now.saturating_duration_since(done.obs.started);
+        let upstream = done
+            .obs
+            .upstream_started
+            .filter(|_| done.target.is_some())
+            .map(|t| now.saturating_duration_since(t));
+        let route = done.route.map_or(NONE, |r| r.ingress.as_str());
+        let cluster = match (done.route, done.target) {
+            (Some(r), Some(t)) => cluster_of(r, t).unwrap_or(NONE),
+            _ => NONE,
+        };
+        let bytes_received = session.body_bytes_read() as u64;
+        let bytes_sent = session.body_bytes_sent() as u64;
+        self.metrics.record(&Sample {
+            route,
+            cluster,
+            status,
+            duration,
+            upstream,
+            bytes_received,
+            bytes_sent,
+        });
+        let Some(log) = self.access_log.get() else {
+            return;
+        };
+        let req = session.req_header();
+        let (flags, details) = response_flags::of(
+            done.error,
+            done.route.is_some(),
+            done.target.is_some(),
+            status,
+        );
+        let header = |name: &str| req.headers.get(name).cloned();
+        let inet = |a: Option<&pingora::protocols::l4::socket::SocketAddr>| {
+            a.and_then(|a| a.as_inet()).copied()
+        };
+        let entry = AccessLogEntry {
+            start_time: done.obs.started_wall,
+            authority: header("host").or_else(|| {
+                req.uri
+                    .authority()
+                    .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+            }),
+            method: req.method.clone(),
+            path: req.uri.clone(),
+            protocol: req.version,
+            response_code: status,
+            response_flags: flags,
+            response_code_details: details,
+            duration_ms: duration.as_millis() as u64,
+            upstream_service_time_ms: upstream.map(|d| d.as_millis() as u64),
+            upstream_host: done.upstream,
+            upstream_cluster: (cluster != NONE).then(|| cluster.to_string()),
+            route_name: done.route.map(|r| r.ingress.clone()),
+            x_forwarded_for: header("x-forwarded-for"),
+            request_id: header("x-request-id").or_else(|| done.obs.request_id.clone()),
+            trace_id: header("x-b3-traceid"),
+            user_agent: header("user-agent"),
+            requested_server_name: None,
+            bytes_received,
+            bytes_sent,
+            downstream_remote_address: inet(session.client_addr()),
+            downstream_local_address: inet(session.server_addr()),
+        };
+        if log.send(entry) {
+            self.metrics.access_log_written();
+        } else {
+            self.metrics.access_log_dropped();
+        }
+    }
+
+    /// The scrape body: the registry, plus upstream endpoint gauges from `table`.
+    pub fn render(&self, table: &RouteTable) -> Exposition {
+        let mut e = Exposition::new();
+        self.metrics.render(&mut e);
+        let mut clusters: Vec<(&str, usize)> = Vec::new();
+        for id in 0..table.len() {
+            let route = table.route(id as u32);
+            let groups = forward_group(route)
+                .into_iter()
+                .chain(route.policy.fallback.as_deref());
+            for d in groups.flat_map(UpstreamGroup::destinations) {
+                if !clusters.iter().any(|(c, _)| *c == d.label) {
+                    clusters.push((&d.label, d.target.endpoint_count()));
+                }
+            }
+        }
+        clusters.sort();
+        e.family(
+            "gantry_upstream_endpoints",
+            Kind::Gauge,
+            "Endpoints discovery currently knows for each upstream cluster of the live table.",
+        );
+        for (cluster, n) in clusters {
+            e.sample(
+                "gantry_upstream_endpoints",
+                &[("cluster", cluster)],
+                n as f64,
+            );
+        }
+        e
+    }
+}
+
+fn forward_group(route: &Route) -> Option<&UpstreamGroup> {
+    match &route.action {
+        RouteAction::Forward(g) => Some(g),
+        RouteAction::Redirect(_) => None,
+    }
+}
+
+/// The configured name of the destination of `route` whose target is `target` (primary
+/// or fallback), borrowed from the table.
+fn cluster_of<'a>(route: &'a Route, target: &Arc<Target>) -> Option<&'a str> {
+    forward_group(route)
+        .into_iter()
+        .chain(route.policy.fallback.as_deref())
+        .flat_map(UpstreamGroup::destinations)
+        .find(|d| Arc::ptr_eq(&d.target, target))
+        .map(|d| d.label.as_str())
+}

@@ -1,0 +1,135 @@
+//! Prometheus metrics on `--metrics-port`: request counters by route, cluster and status
+//! class move with traffic, latency histograms fill, config gauges follow the store, both
+//! `/stats/prometheus` and `/metrics` answer.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use gantry_tests::scrape::{self, value};
+use gantry_tests::{eventually, ConfigDir, EchoServer, Gantry, Ingress, DEADLINE};
+
+const FOO: &str = "foo.bar.com";
+const OK_SERIES: &str =
+    "gantry_requests_total{route=\"route-foo-bar\",cluster=\"httpbin.dns\",code_class=\"2xx\"}";
+const NR_SERIES: &str = "gantry_requests_total{route=\"-\",cluster=\"-\",code_class=\"4xx\"}";
+
+#[tokio::test]
+async fn counters_move_with_traffic() {
+    let httpbin = EchoServer::start("httpbin");
+    let gw = Gantry::builder()
+        .metrics(true)
+        .start(ConfigDir::quickstart("127.0.0.1", httpbin.port()))
+        .await;
+    gw.client().eventually_backend(FOO, "/", "httpbin").await;
+    let port = gw.metrics_port();
+    let before = scrape::scrape(port).await;
+    let ok_before = value(&before, OK_SERIES).unwrap_or(0.0);
+    let nr_before = value(&before, NR_SERIES).unwrap_or(0.0);
+
+    for _ in 0..25 {
+        gw.client()
+            .get(FOO, "/get")
+            .await
+            .unwrap()
+            .expect_status(200)
+            .unwrap();
+    }
+    for _ in 0..4 {
+        gw.client()
+            .get("nobody.example", "/")
+            .await
+            .unwrap()
+            .expect_status(404)
+            .unwrap();
+    }
+
+    let text = eventually(DEADLINE, || async {
+        let text = scrape::scrape(port).await;
+        let ok = value(&text, OK_SERIES).unwrap_or(0.0) - ok_before;
+        let nr = value(&text, NR_SERIES).unwrap_or(0.0) - nr_before;
+        if ok >= 25.0 && nr >= 4.0 {
+            Ok(text)
+        } else {
+            Err(format!("2xx +{ok}, 404 +{nr}:\n{text}"))
+        }
+    })
+    .await;
+    assert_eq!(value(&text, OK_SERIES).unwrap() - ok_before, 25.0, "{text}");
+    let hist =
+        "gantry_request_duration_seconds_count{route=\"route-foo-bar\",cluster=\"httpbin.dns\"}";
+    assert!(value(&text, hist).unwrap() >= 26.0, "{text}");
+    let inf = "gantry_upstream_duration_seconds_bucket{route=\"route-foo-bar\",cluster=\"httpbin.dns\",le=\"+Inf\"}";
+    assert!(value(&text, inf).unwrap() >= 26.0, "{text}");
+    assert!(
+        value(
+            &text,
+            "gantry_response_bytes_total{route=\"route-foo-bar\",cluster=\"httpbin.dns\"}"
+        )
+        .unwrap()
+            > 0.0,
+        "{text}"
+    );
+    assert_eq!(
+        value(&text, "gantry_upstream_endpoints{cluster=\"httpbin.dns\"}"),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        value(&text, "gantry_config_applies_total").unwrap() >= 1.0,
+        "{text}"
+    );
+    assert_eq!(value(&text, "gantry_routes"), Some(1.0), "{text}");
+    assert!(
+        text.contains("# TYPE gantry_request_duration_seconds histogram"),
+        "{text}"
+    );
+
+    // The same families on /metrics, in the Prometheus text format.
+    let (status, content_type, body) = scrape::get(port, "/metrics").await.unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    assert!(value(&body, OK_SERIES).unwrap() >= 25.0, "{body}");
+}
+
+#[tokio::test]
+async fn config_gauges_follow_the_store() {
+    let httpbin = EchoServer::start("httpbin");
+    let gw = Gantry::builder()
+        .metrics(true)
+        .start(ConfigDir::quickstart("127.0.0.1", httpbin.port()))
+        .await;
+    let port = gw.metrics_port();
+    let text = scrape::scrape(port).await;
+    assert_eq!(value(&text, "gantry_config_errors"), Some(0.0), "{text}");
+    let applies = value(&text, "gantry_config_applies_total").unwrap();
+    assert!(
+        text.contains("gantry_config_store_up{store=\"dir:"),
+        "{text}"
+    );
+
+    // A second route applies a new table; a broken file is a config error.
+    gw.config().write_ingress(&Ingress::host_route(
+        "second",
+        "second.example",
+        "httpbin.dns",
+    ));
+    gw.config().write(
+        "ingresses/broken.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: [\n",
+    );
+    eventually(DEADLINE, || async {
+        let text = scrape::scrape(port).await;
+        let now = value(&text, "gantry_config_applies_total").unwrap_or(0.0);
+        let errors = value(&text, "gantry_config_errors").unwrap_or(0.0);
+        let routes = value(&text, "gantry_routes").unwrap_or(0.0);
+        if now > applies && errors >= 1.0 && routes == 2.0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "applies {now} (was {applies}), errors {errors}, routes {routes}"
+            ))
+        }
+    })
+    .await;
+}
