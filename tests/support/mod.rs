@@ -10,6 +10,7 @@ pub mod console;
 pub mod dns;
 pub mod echo;
 pub mod eventually;
+pub mod fresh_load;
 pub mod gantry;
 pub mod grpc;
 pub mod hold;
