@@ -82,6 +82,22 @@ async fn counters_move_with_traffic() {
         "{text}"
     );
 
+    // Every series the Grafana dashboard queries exists.
+    let dashboard = std::fs::read_to_string(
+        gantry_tests::installer::repo().join("docs/grafana-dashboard.json"),
+    )
+    .unwrap();
+    let _: serde_json::Value = serde_json::from_str(&dashboard).unwrap();
+    for name in dashboard.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if let Some(family) = name.strip_prefix("gantry_") {
+            let family = family.trim_end_matches("_bucket");
+            assert!(
+                text.contains(&format!("# TYPE gantry_{family} ")),
+                "the dashboard queries gantry_{family}, which is not exported"
+            );
+        }
+    }
+
     // The same families on /metrics, in the Prometheus text format.
     let (status, content_type, body) = scrape::get(port, "/metrics").await.unwrap();
     assert_eq!(status, 200);
