@@ -72,6 +72,19 @@ async fn counters_move_with_traffic() {
         Some(1.0),
         "{text}"
     );
+    assert_eq!(
+        value(
+            &text,
+            "gantry_upstream_endpoints_healthy{cluster=\"httpbin.dns\"}"
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(&text, "gantry_tls_handshakes_total"),
+        Some(0.0),
+        "{text}"
+    );
     assert!(
         value(&text, "gantry_config_applies_total").unwrap() >= 1.0,
         "{text}"
@@ -148,4 +161,66 @@ async fn config_gauges_follow_the_store() {
         }
     })
     .await;
+}
+
+#[tokio::test]
+async fn tls_handshakes_are_counted_and_the_sni_is_logged() {
+    use gantry_tests::http1::Http1;
+    use gantry_tests::tls::{ingress_with_tls, secret_file, TestCert, TlsClient};
+
+    let httpbin = EchoServer::start("httpbin");
+    let cert = TestCert::new(&["secure.example.com"]);
+    let config = ConfigDir::quickstart("127.0.0.1", httpbin.port());
+    config.write(
+        &secret_file("cert-secure"),
+        &cert.secret_yaml("cert-secure"),
+    );
+    let ingress = Ingress::host_route("secure", "secure.example.com", "httpbin.dns");
+    config.write(
+        &ingress.file(),
+        &ingress_with_tls(&ingress, &[(&["secure.example.com"], "cert-secure")]),
+    );
+    let gw = Gantry::builder()
+        .https(true)
+        .metrics(true)
+        .start(config)
+        .await;
+    let client = TlsClient::new(&[&cert]);
+    let reply = eventually(DEADLINE, || async {
+        let tls = client
+            .connect(gw.https_port(), "secure.example.com")
+            .await?;
+        let mut conn = Http1::new(tls);
+        conn.send_head(
+            "GET",
+            "secure.example.com",
+            "/tls",
+            &[("x-request-id", "req-tls")],
+        )
+        .await?;
+        conn.read_reply().await?.expect_backend("httpbin")
+    })
+    .await;
+    drop(reply);
+    let text = eventually(DEADLINE, || async {
+        let text = scrape::scrape(gw.metrics_port()).await;
+        let tls = value(&text, "gantry_tls_handshakes_total").unwrap_or(0.0);
+        (tls >= 1.0 && text.contains("route=\"secure\""))
+            .then_some(text.clone())
+            .ok_or(text)
+    })
+    .await;
+    let line = eventually(DEADLINE, || async {
+        gw.stdout()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["request_id"] == "req-tls")
+            .ok_or_else(|| gw.stdout())
+    })
+    .await;
+    assert_eq!(
+        line["requested_server_name"], "secure.example.com",
+        "{line}"
+    );
+    assert_eq!(line["route_name"], "secure", "{line}");
 }

@@ -12,6 +12,7 @@ pub mod histogram;
 pub mod metrics;
 pub mod response_flags;
 pub mod shard;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -161,7 +162,11 @@ impl Observe {
             request_id: header("x-request-id").or_else(|| done.obs.request_id.clone()),
             trace_id: header("x-b3-traceid"),
             user_agent: header("user-agent"),
-            requested_server_name: None,
+            requested_server_name: session
+                .digest()
+                .and_then(|d| d.ssl_digest.as_ref())
+                .and_then(|d| d.extension.get::<crate::tls::handshake::TlsInfo>())
+                .and_then(|t| t.sni.clone()),
             bytes_received,
             bytes_sent,
             downstream_remote_address: inet(session.client_addr()),
@@ -178,15 +183,17 @@ impl Observe {
     pub fn render(&self, table: &RouteTable) -> Exposition {
         let mut e = Exposition::new();
         self.metrics.render(&mut e);
-        let mut clusters: Vec<(&str, usize)> = Vec::new();
+        tls::render(&mut e);
+        let mut clusters: Vec<(&str, usize, usize)> = Vec::new();
         for id in 0..table.len() {
             let route = table.route(id as u32);
             let groups = forward_group(route)
                 .into_iter()
                 .chain(route.policy.fallback.as_deref());
             for d in groups.flat_map(UpstreamGroup::destinations) {
-                if !clusters.iter().any(|(c, _)| *c == d.label) {
-                    clusters.push((&d.label, d.target.endpoint_count()));
+                if !clusters.iter().any(|(c, _, _)| *c == d.label) {
+                    let t = &d.target;
+                    clusters.push((&d.label, t.endpoint_count(), t.available_count()));
                 }
             }
         }
@@ -196,11 +203,23 @@ impl Observe {
             Kind::Gauge,
             "Endpoints discovery currently knows for each upstream cluster of the live table.",
         );
-        for (cluster, n) in clusters {
+        for (cluster, n, _) in &clusters {
             e.sample(
                 "gantry_upstream_endpoints",
                 &[("cluster", cluster)],
-                n as f64,
+                *n as f64,
+            );
+        }
+        e.family(
+            "gantry_upstream_endpoints_healthy",
+            Kind::Gauge,
+            "Endpoints of each upstream cluster not ejected after connect failures (passive health).",
+        );
+        for (cluster, _, healthy) in &clusters {
+            e.sample(
+                "gantry_upstream_endpoints_healthy",
+                &[("cluster", cluster)],
+                *healthy as f64,
             );
         }
         e

@@ -239,6 +239,16 @@ impl Target {
         self.endpoints.load().len()
     }
 
+    /// Number of current endpoints not ejected for failing (passive health).
+    pub fn available_count(&self) -> usize {
+        let now = clock_ms();
+        self.endpoints
+            .load()
+            .iter()
+            .filter(|s| s.available(now))
+            .count()
+    }
+
     /// Replaces the endpoints (discovery only); endpoints that stay keep their state.
     pub fn set_endpoints(&self, endpoints: Vec<Endpoint>) {
         let old = self.endpoints.load();
