@@ -65,6 +65,8 @@ impl Gateway {
         self.diagnostics.store(Arc::new(compiled.diagnostics));
         self.applied.send_replace(snapshot.revision());
         self.observe.metrics().config_applied();
+        self.observe
+            .apply_tracing(snapshot.higress_config().tracing.as_ref());
         tracing::info!(
             revision = snapshot.revision(),
             routes,

@@ -1,23 +1,28 @@
-//! Observability of the data plane: Prometheus metrics and the access log.
+//! Observability of the data plane: Prometheus metrics, the access log and tracing.
 //!
-//! Flow: the proxy's `logging` phase hands a [`Finished`] view of the request to
-//! [`Observe::logging`] → [`metrics`] counts it (sharded atomics, no lock, no allocation) and,
-//! when the access log is on, an [`access_log::AccessLogEntry`] goes to the writer thread
-//! through a bounded channel (dropped and counted when full). A scrape renders everything
-//! with [`Observe::render`].
+//! Flow: `upstream_request_filter` calls [`RequestObs::upstream_request`] (trace context
+//! taken or started, `traceparent`/B3 sent upstream); the proxy's `logging` phase hands a
+//! [`Finished`] view of the request to [`Observe::logging`] → [`metrics`] counts it (sharded
+//! atomics, no lock, no allocation); when the access log is on an
+//! [`access_log::AccessLogEntry`] goes to the writer thread, and a sampled trace's span to
+//! the OTLP exporter thread, each through a bounded channel (dropped and counted when
+//! full). A scrape renders everything with [`Observe::render`].
 
 pub mod access_log;
 pub mod exposition;
 pub mod histogram;
 pub mod metrics;
+pub mod otlp;
 pub mod response_flags;
 pub mod shard;
 pub mod tls;
+pub mod trace;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime};
 
+use arc_swap::ArcSwapOption;
 use http::HeaderValue;
 use pingora::prelude::*;
 
@@ -26,12 +31,15 @@ use crate::upstream::{Target, UpstreamGroup};
 use access_log::{AccessLog, AccessLogEntry};
 use exposition::{Exposition, Kind};
 use metrics::{Metrics, Sample, NONE};
+use otlp::KeyValue;
+use trace::{TraceCtx, Tracer, TracingConfig};
 
 /// The data plane's metrics registry and access-log sink, shared by every worker.
 #[derive(Debug, Default)]
 pub struct Observe {
     metrics: Metrics,
     access_log: OnceLock<AccessLog>,
+    tracer: ArcSwapOption<Tracer>,
 }
 
 /// Timestamps and ids one request collects on its way (lives in the proxy's `CTX`).
@@ -41,6 +49,7 @@ pub struct RequestObs {
     started_wall: SystemTime,
     upstream_started: Option<Instant>,
     request_id: Option<HeaderValue>,
+    trace: Option<(TraceCtx, Arc<Tracer>)>,
 }
 
 /// What the proxy knows about a request when it is done.
@@ -67,17 +76,27 @@ impl Default for RequestObs {
             started_wall: SystemTime::now(),
             upstream_started: None,
             request_id: None,
+            trace: None,
         }
     }
 }
 
 impl RequestObs {
     /// Marks the start of an upstream attempt (`upstream_request_filter`), keeping the
-    /// request id sent upstream.
-    pub fn upstream_request(&mut self, req: &RequestHeader) {
+    /// request id sent upstream; with tracing on, takes the client's trace (or starts one)
+    /// at the first attempt and sends it upstream with every attempt.
+    pub fn upstream_request(&mut self, observe: &Observe, req: &mut RequestHeader) {
         self.upstream_started = Some(Instant::now());
         if self.request_id.is_none() {
             self.request_id = req.headers.get("x-request-id").cloned();
+        }
+        if self.trace.is_none() {
+            if let Some(tracer) = observe.tracer.load_full() {
+                self.trace = Some((tracer.context(req), tracer));
+            }
+        }
+        if let Some((ctx, _)) = &self.trace {
+            ctx.inject(req);
         }
     }
 }
@@ -98,6 +117,45 @@ impl Observe {
     /// Turns the access log on (once; false if it was already on).
     pub fn set_access_log(&self, log: AccessLog) -> bool {
         self.access_log.set(log).is_ok()
+    }
+
+    /// Applies `higress-config`'s `tracing` (at every config apply): an exporter is
+    /// (re)started when the settings change; tracing asked for but not possible is logged
+    /// and stays off.
+    pub fn apply_tracing(&self, value: Option<&yaml_serde::Value>) {
+        let wanted = match TracingConfig::from_yaml(value) {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!("higress-config {e}; tracing is off");
+                None
+            }
+        };
+        let current = self.tracer.load();
+        if current.as_ref().map(|t| t.config()) == wanted.as_ref() {
+            return;
+        }
+        let next = match wanted {
+            None => None,
+            Some(config) => {
+                let endpoint = config.endpoint.clone();
+                let sampling = config.sampling;
+                match Tracer::start(config) {
+                    Ok(t) => {
+                        tracing::info!(endpoint, sampling, "tracing on (OTLP gRPC)");
+                        Some(Arc::new(t))
+                    }
+                    Err(e) => {
+                        tracing::error!("tracing not started: {e}");
+                        None
+                    }
+                }
+            }
+        };
+        if next.is_none() && current.is_some() {
+            tracing::info!("tracing off");
+        }
+        drop(current);
+        self.tracer.store(next);
     }
 
     /// The `logging` phase: counts the request and writes its access-log entry.
@@ -126,6 +184,24 @@ impl Observe {
             bytes_received,
             bytes_sent,
         });
+        if let Some((ctx, tracer)) = done.obs.trace.as_ref().filter(|(c, _)| c.sampled) {
+            let req = session.req_header();
+            let mut attributes = vec![
+                KeyValue::string("http.request.method", req.method.as_str()),
+                KeyValue::string("url.path", req.uri.path()),
+                KeyValue::int("http.response.status_code", i64::from(status)),
+                KeyValue::string("upstream_cluster", cluster),
+            ];
+            if let Some(addr) = done.upstream {
+                attributes.push(KeyValue::string("upstream_host", addr.to_string()));
+            }
+            let span = ctx.span(route, done.obs.started_wall, duration, attributes, status);
+            if tracer.export(span) {
+                self.metrics.span_exported();
+            } else {
+                self.metrics.span_dropped();
+            }
+        }
         let Some(log) = self.access_log.get() else {
             return;
         };

@@ -489,7 +489,7 @@ impl ProxyHttp for GatewayProxy {
     ) -> Result<()> {
         let x_real_ip = ctx.table.as_ref().is_some_and(|t| t.global().add_x_real_ip);
         headers::add_forwarding_headers(session, upstream_request, x_real_ip)?;
-        ctx.obs.upstream_request(upstream_request);
+        ctx.obs.upstream_request(&self.observe, upstream_request);
         let Some(policy) = ctx.policy().cloned() else {
             return Ok(());
         };

@@ -19,6 +19,7 @@ pub mod http2;
 pub mod https_echo;
 pub mod installer;
 pub mod load;
+pub mod otlp;
 pub mod ports;
 pub mod process;
 pub mod raw_tcp;

@@ -78,6 +78,8 @@ pub struct Metrics {
     config_applies: AtomicU64,
     access_log_lines: AtomicU64,
     access_log_dropped: AtomicU64,
+    spans: AtomicU64,
+    spans_dropped: AtomicU64,
 }
 
 // === impl RequestStats ===
@@ -169,6 +171,16 @@ impl Metrics {
         self.access_log_dropped.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a span handed to the OTLP exporter.
+    pub fn span_exported(&self) {
+        self.spans.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a span dropped because the exporter fell behind.
+    pub fn span_dropped(&self) {
+        self.spans_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Requests counted so far, every label together.
     pub fn requests_total(&self) -> u64 {
         self.requests
@@ -258,6 +270,18 @@ impl Metrics {
             "gantry_access_log_dropped_total",
             "Access-log lines dropped because the writer fell behind (a slow disk never stalls requests).",
             &self.access_log_dropped,
+        );
+        counter(
+            e,
+            "gantry_tracing_spans_total",
+            "Sampled request spans handed to the OTLP exporter.",
+            &self.spans,
+        );
+        counter(
+            e,
+            "gantry_tracing_spans_dropped_total",
+            "Spans dropped because the OTLP exporter fell behind.",
+            &self.spans_dropped,
         );
     }
 }
