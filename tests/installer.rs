@@ -340,3 +340,39 @@ fn bad_flags_are_refused_with_their_message() {
         out.stdout
     );
 }
+
+#[tokio::test]
+async fn nacos_install_starts_and_reports_ready() {
+    let nacos = gantry_tests::Rnacos::start().await;
+    let url = nacos.config_url();
+    let inst = InstallDir::new();
+    let key = "0123456789abcdef0123456789abcdef";
+    let out = inst.install(&["-c", &url, "-k", key, "-a"]);
+    assert_eq!(out.code(), Some(0), "{}", out.combined());
+    assert!(
+        out.stdout
+            .contains("--data-enc-key='0123456789abcdef0123456789abcdef'"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("Gantry is now started"),
+        "{}",
+        out.combined()
+    );
+    let status = inst.script("status.sh", &[]);
+    assert_eq!(status.code(), Some(0), "{}", status.combined());
+    // Seeded as Higress's first start does, in the namespace.
+    assert!(nacos
+        .get(
+            gantry_tests::rnacos::NS,
+            gantry_tests::rnacos::NS,
+            "configmaps.higress-config"
+        )
+        .await
+        .is_some());
+    let pid = inst.pid().unwrap();
+    let down = inst.script("shutdown.sh", &[]);
+    assert_eq!(down.code(), Some(0), "{}", down.combined());
+    assert!(!alive(pid));
+}
