@@ -168,7 +168,8 @@ impl KeyValue {
 /// The sending end of a running exporter for one collector address.
 #[derive(Debug)]
 pub struct Exporter {
-    tx: SyncSender<Span>,
+    /// Boxed: the channel's slots are allocated up front.
+    tx: SyncSender<Box<Span>>,
     /// `host:port` of the collector.
     pub endpoint: String,
 }
@@ -189,14 +190,14 @@ impl Exporter {
 
     /// Hands a finished span over without waiting; false when the buffer is full.
     pub fn send(&self, span: Span) -> bool {
-        match self.tx.try_send(span) {
+        match self.tx.try_send(Box::new(span)) {
             Ok(()) => true,
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
         }
     }
 }
 
-fn export_loop(endpoint: &str, timeout: Duration, rx: &Receiver<Span>) {
+fn export_loop(endpoint: &str, timeout: Duration, rx: &Receiver<Box<Span>>) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -209,10 +210,10 @@ fn export_loop(endpoint: &str, timeout: Duration, rx: &Receiver<Span>) {
     };
     let mut failing = false;
     while let Ok(first) = rx.recv() {
-        let mut spans = vec![first];
+        let mut spans = vec![*first];
         while spans.len() < BATCH {
             match rx.try_recv() {
-                Ok(s) => spans.push(s),
+                Ok(s) => spans.push(*s),
                 Err(_) => break,
             }
         }
