@@ -52,6 +52,7 @@ run() {
     >"$work/stdout.log" 2>"$work/$setup.log" &
   local pid=$!
   wait_port "$http"
+  wait_port "$metrics"
   curl -fsS -o /dev/null -H 'Host: foo.bar.com' "http://127.0.0.1:$http/get"
   if [ "$setup" = scrape ]; then
     (while :; do curl -fsS -o /dev/null "http://127.0.0.1:$metrics/stats/prometheus" || true; sleep 0.1; done) &
@@ -80,5 +81,5 @@ for setup in off scrape file stdout; do
   printf '| %s | %s | %s |\n' "$setup" "$m" "$(awk -v a="$m" -v b="$base" 'BEGIN {printf "%.3f", a/b}')"
 done
 echo
-echo "- runs: ${results[*]}"
+for setup in off scrape file stdout; do echo "- $setup runs: ${results[$setup]}"; done
 echo "- machine: $(nproc) CPUs, Linux $(uname -r), load before: $(cut -d' ' -f1-3 /proc/loadavg)"

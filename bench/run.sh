@@ -80,6 +80,23 @@ nacos=$(section "Nacos store: publish → served, load, memory" \
   "Gantry on \`--config nacos://…\` against rnacos 0.8.8 on loopback: $edits changes published through rnacos's HTTP API and served by push (p99 goal < 200 ms); \`NacosStore::load\` of 1,000 resources and \`gantry serve\` spawn → first 200 on them, $runs runs; gateway memory with the Nacos client connected. Needs rnacos (\$RNACOS_BIN or ~/.cache/gantry/rnacos/bin/rnacos, see tests/run.sh)." \
   nacos --changes "$edits" --resources 1000 --runs "$runs")
 
+echo "running: bench/observe.sh" >&2
+observe=$(cat <<SECTION
+
+## Metrics scrapes and the access log: throughput
+
+HTTP/1.1 keep-alive GETs (wrk, 50 connections, one thread) through \`gantry serve\` to \`gantry echo\`, four setups
+interleaved round by round: \`off\` (\`--access-log off\`), \`scrape\` (the same, \`/stats/prometheus\` scraped every
+100 ms meanwhile), \`file\` (access log to a file), \`stdout\` (the default, stdout redirected to a file). Metrics
+are always counted; the goal is a scrape under load costing < 1 % of throughput.
+
+$(machine)
+- command: \`bench/observe.sh\` (part of \`bench/run.sh\`)
+
+$(GANTRY_BIN="$CARGO_TARGET_DIR/release/gantry" "$root/bench/observe.sh")
+SECTION
+)
+
 # The criterion bench prints its own report on stdout (sent to stderr here) and
 # writes the Markdown table to $ROUTE_MATCH_TABLE.
 echo "running: cargo bench -p gantry-bench --bench route_match" >&2
@@ -123,6 +140,7 @@ $scale
 $console
 $route_match
 $nacos
+$observe
 DOC
 mv "$tmp" "$out"
 echo "wrote $out" >&2
