@@ -398,13 +398,13 @@ gt_conf=$work/gantry-base
 python3 "$here/gen_config.py" base --out "$gt_conf" --backend "127.0.0.1:$p_backend" \
   --cert "$work/cert.pem" --key "$work/key.pem"
 RUST_LOG=${RUST_LOG:-info} "${srv[@]}" "$gantry" serve --config "$gt_conf" --http-port "$p_gt_http" \
-  --https-port "$p_gt_https" --console-port 0 --bind 127.0.0.1 >"$work/gantry-base.log" 2>&1 &
+  --https-port "$p_gt_https" --console-port 0 --metrics-port 0 --health-port 0 --access-log off --bind 127.0.0.1 >"$work/gantry-base.log" 2>&1 &
 gantry_pid=$!
 pids+=("$gantry_pid")
 note_cmd python3 bench/compare/gen_config.py base --out "$gt_conf" --backend "127.0.0.1:$p_backend" \
   --cert "$work/cert.pem" --key "$work/key.pem"
 note_cmd RUST_LOG="${RUST_LOG:-info}" "${srv[@]}" gantry serve --config "$gt_conf" --http-port "$p_gt_http" \
-  --https-port "$p_gt_https" --console-port 0 --bind 127.0.0.1
+  --https-port "$p_gt_https" --console-port 0 --metrics-port 0 --health-port 0 --access-log off --bind 127.0.0.1
 gantry_started=$(date +%s.%N)
 
 H=(-H "Host: bench.local")
@@ -474,7 +474,7 @@ grpc_section() {
   local conf=$work/gantry-grpc
   python3 "$here/gen_config.py" grpc --out "$conf" --backend "127.0.0.1:$p_grpc"
   RUST_LOG=${RUST_LOG:-info} "${srv[@]}" "$gantry" serve --config "$conf" --http-port "$p_gt_grpc" \
-    --https-port 0 --console-port 0 --bind 127.0.0.1 >"$work/gantry-grpc.log" 2>&1 &
+    --https-port 0 --console-port 0 --metrics-port 0 --health-port 0 --access-log off --bind 127.0.0.1 >"$work/gantry-grpc.log" 2>&1 &
   gt_grpc_pid=$!
   pids+=("$gt_grpc_pid")
   note_cmd "${srv[@]}" nginx -p "$work" -c "$work/nginx-grpc.conf" -e "$work/nginx-grpc-error.log" \
@@ -482,7 +482,7 @@ grpc_section() {
   note_cmd "${srv[@]}" haproxy -db -f "$work/haproxy-grpc.cfg" "# bench/compare/haproxy-grpc.cfg.in"
   note_cmd python3 bench/compare/gen_config.py grpc --out "$conf" --backend "127.0.0.1:$p_grpc"
   note_cmd RUST_LOG="${RUST_LOG:-info}" "${srv[@]}" gantry serve --config "$conf" --http-port "$p_gt_grpc" \
-    --https-port 0 --console-port 0 --bind 127.0.0.1
+    --https-port 0 --console-port 0 --metrics-port 0 --health-port 0 --access-log off --bind 127.0.0.1
   note_cmd gantry-bench grpc-call --port PORT --authority bench.local "# before measuring: grpc-status 0 and the echo"
 
   local h=(-H ":authority: bench.local" -H "content-type: application/grpc" -H "te: trailers" -d "$body")
@@ -670,11 +670,11 @@ for layout in spread onehost; do
     read -r host path < <(python3 "$here/gen_config.py" scale --out "$dir" --backend "127.0.0.1:$p_backend" \
       --routes "$n" --layout "$layout")
     RUST_LOG=${RUST_LOG:-info} "${srv[@]}" "$gantry" serve --config "$dir" --http-port "$p_scale" \
-      --https-port 0 --console-port 0 --bind 127.0.0.1 >"$work/$name.log" 2>&1 &
+      --https-port 0 --console-port 0 --metrics-port 0 --health-port 0 --access-log off --bind 127.0.0.1 >"$work/$name.log" 2>&1 &
     spid=$!
     pids+=("$spid")
     note_cmd RUST_LOG="${RUST_LOG:-info}" "${srv[@]}" gantry serve --config WORK/scale-LAYOUT-N --http-port "$p_scale" \
-      --https-port 0 --console-port 0 --bind 127.0.0.1
+      --https-port 0 --console-port 0 --metrics-port 0 --health-port 0 --access-log off --bind 127.0.0.1
     t0=$(date +%s.%N)
     wait_ok "http://127.0.0.1:$p_scale$path" -H "Host: $host"
     t1=$(date +%s.%N)
@@ -728,7 +728,7 @@ callgrind_profile() {
 }
 if [[ $profile == 1 ]] && command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
   callgrind_profile gantry "http://127.0.0.1:$p_prof/" "$gantry" serve --config "$gt_conf" \
-    --http-port "$p_prof" --https-port 0 --console-port 0 --bind 127.0.0.1 --watch events
+    --http-port "$p_prof" --https-port 0 --console-port 0 --metrics-port 0 --health-port 0 --access-log off --bind 127.0.0.1 --watch events
   fill nginx-proxy.conf.in "$p_prof" "$p_prof_tls" "$p_prof_h2c" "$work/nginx-prof.conf"
   sed -i -e 's|nginx-proxy\.pid|nginx-prof.pid|' -e 's|nginx-proxy-error\.log|nginx-prof-error.log|' "$work/nginx-prof.conf"
   callgrind_profile nginx "http://127.0.0.1:$p_prof/" nginx -p "$work" -c "$work/nginx-prof.conf" \

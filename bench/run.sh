@@ -83,6 +83,23 @@ nacos_instances=$(section "Nacos service discovery: instance change → effect" 
   "A route to \`echo.DEFAULT-GROUP.public.nacos\` (McpBridge \`nacos2\` registry on rnacos 0.8.8, loopback); instance \`two\` registered and deregistered through the naming HTTP API $edits times beside a steady instance \`one\`: registration → first request answered by \`two\`, deregistration → 20 requests in a row answered by \`one\` (none failed). rnacos delays naming pushes by design, so this is mostly the server's notify delay." \
   nacos-instances --changes "$edits")
 
+echo "running: bench/observe.sh" >&2
+observe=$(cat <<SECTION
+
+## Metrics scrapes and the access log: throughput
+
+HTTP/1.1 keep-alive GETs (wrk, 50 connections, one thread) through \`gantry serve\` to \`gantry echo\`, four setups
+interleaved round by round: \`off\` (\`--access-log off\`), \`scrape\` (the same, \`/stats/prometheus\` scraped every
+100 ms meanwhile), \`file\` (access log to a file), \`stdout\` (the default, stdout redirected to a file). Metrics
+are always counted; the goal is a scrape under load costing < 1 % of throughput.
+
+$(machine)
+- command: \`bench/observe.sh\` (part of \`bench/run.sh\`)
+
+$(GANTRY_BIN="$CARGO_TARGET_DIR/release/gantry" "$root/bench/observe.sh")
+SECTION
+)
+
 # The criterion bench prints its own report on stdout (sent to stderr here) and
 # writes the Markdown table to $ROUTE_MATCH_TABLE.
 echo "running: cargo bench -p gantry-bench --bench route_match" >&2
@@ -127,6 +144,7 @@ $console
 $route_match
 $nacos
 $nacos_instances
+$observe
 DOC
 mv "$tmp" "$out"
 echo "wrote $out" >&2

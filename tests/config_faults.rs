@@ -52,6 +52,7 @@ impl Served {
             .args(["--http-port", &http.to_string()])
             .args(["--https-port", "0"])
             .args(["--console-port", &console.to_string()])
+            .args(["--metrics-port", "0", "--health-port", "0"])
             .args(["--bind", "127.0.0.1"])
             .args(["--watch", "auto", "--poll-interval", "200ms"])
             .env("RUST_LOG", "info")

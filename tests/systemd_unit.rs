@@ -157,9 +157,21 @@ fn install_sh_writes_a_unit_and_scripts_that_check_clean() {
         fake_bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
+    // Every port free (8080 would clash with the console's default, which is refused).
+    let ports = [
+        "--gateway-http-port",
+        "--gateway-https-port",
+        "--gateway-metrics-port",
+    ]
+    .map(|flag| format!("{flag}={}", gantry_tests::free_port()));
     let out = Command::new(repo().join("standalone/install.sh"))
         .arg(&dir)
-        .arg("--gateway-http-port=8080")
+        .args(&ports)
+        .arg(format!(
+            "--gateway-health-port={}",
+            gantry_tests::free_port()
+        ))
+        .arg(format!("--console-port={}", gantry_tests::free_port()))
         .env("PATH", &path)
         .output()
         .unwrap();
@@ -204,7 +216,17 @@ fn install_sh_writes_a_unit_and_scripts_that_check_clean() {
     }
 
     shellcheck(&repo().join("standalone/install.sh"));
-    for script in ["startup", "shutdown", "status", "logs", "upgrade"] {
+    shellcheck(&repo().join("standalone/get-gantry.sh"));
+    for script in [
+        "base",
+        "startup",
+        "shutdown",
+        "status",
+        "logs",
+        "upgrade",
+        "configure",
+        "reset",
+    ] {
         shellcheck(&dir.join(format!("bin/{script}.sh")));
     }
 }

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use crate::compile::{compile, CompileOptions};
 use crate::discovery::Discovery;
+use crate::observe::Observe;
 use crate::proxy::GatewayProxy;
 use crate::route_table::RouteTable;
 use crate::tls::SniResolver;
@@ -24,6 +25,8 @@ pub struct Gateway {
     diagnostics: ArcSwap<Vec<Diagnostic>>,
     /// The revision of the snapshot the table was built from (0 before the first apply).
     applied: watch::Sender<u64>,
+    /// Metrics and access log of the proxy.
+    observe: Arc<Observe>,
 }
 
 // === impl Gateway ===
@@ -39,6 +42,7 @@ impl Gateway {
             options,
             diagnostics: ArcSwap::from_pointee(Vec::new()),
             applied: watch::Sender::new(0),
+            observe: Arc::default(),
         }
     }
 
@@ -60,6 +64,9 @@ impl Gateway {
         self.table.store(Arc::new(compiled.table));
         self.diagnostics.store(Arc::new(compiled.diagnostics));
         self.applied.send_replace(snapshot.revision());
+        self.observe.metrics().config_applied();
+        self.observe
+            .apply_tracing(snapshot.higress_config().tracing.as_ref());
         tracing::info!(
             revision = snapshot.revision(),
             routes,
@@ -114,6 +121,11 @@ impl Gateway {
 
     /// A Pingora proxy that serves this gateway's table.
     pub fn proxy(&self) -> GatewayProxy {
-        GatewayProxy::new(self.table.clone())
+        GatewayProxy::with_observe(self.table.clone(), self.observe.clone())
+    }
+
+    /// The proxy's metrics registry and access-log sink.
+    pub fn observe(&self) -> &Arc<Observe> {
+        &self.observe
     }
 }

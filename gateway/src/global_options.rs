@@ -104,9 +104,6 @@ impl GlobalOptions {
     pub fn ignored_settings(c: &HigressConfig) -> Vec<&'static str> {
         let d = HigressConfig::default();
         let mut out = Vec::new();
-        if c.tracing.is_some() {
-            out.push("tracing");
-        }
         if c.mcp_server.is_some() {
             out.push("mcpServer");
         }

@@ -9,6 +9,7 @@ pub mod compile;
 pub mod discovery;
 pub mod gateway;
 pub mod global_options;
+pub mod observe;
 pub mod policy;
 pub mod proxy;
 pub mod route_table;

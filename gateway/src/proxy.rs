@@ -58,6 +58,7 @@ const DEFAULT_CONNECT_TRIES: u32 = 3;
 /// Serves requests from a swappable route table.
 pub struct GatewayProxy {
     table: Arc<ArcSwap<RouteTable>>,
+    observe: Arc<crate::observe::Observe>,
 }
 
 /// Why a request goes to the fallback backend.
@@ -86,6 +87,8 @@ pub struct RequestCtx {
     mirror: Option<MirrorRequest>,
     /// Set for gRPC requests.
     grpc: Option<grpc::GrpcCall>,
+    /// Timestamps for metrics and the access log (`observe`).
+    obs: crate::observe::RequestObs,
 }
 
 // === impl RequestCtx ===
@@ -105,7 +108,15 @@ impl RequestCtx {
 impl GatewayProxy {
     /// A proxy over `table`.
     pub fn new(table: Arc<ArcSwap<RouteTable>>) -> Self {
-        Self { table }
+        Self::with_observe(table, Arc::default())
+    }
+
+    /// A proxy over `table` that reports to `observe` (metrics, access log).
+    pub fn with_observe(
+        table: Arc<ArcSwap<RouteTable>>,
+        observe: Arc<crate::observe::Observe>,
+    ) -> Self {
+        Self { table, observe }
     }
 }
 
@@ -478,6 +489,7 @@ impl ProxyHttp for GatewayProxy {
     ) -> Result<()> {
         let x_real_ip = ctx.table.as_ref().is_some_and(|t| t.global().add_x_real_ip);
         headers::add_forwarding_headers(session, upstream_request, x_real_ip)?;
+        ctx.obs.upstream_request(&self.observe, upstream_request);
         let Some(policy) = ctx.policy().cloned() else {
             return Ok(());
         };
@@ -645,6 +657,17 @@ impl ProxyHttp for GatewayProxy {
             Some(call) => error::respond_grpc_error(session, e, call).await,
             None => error::respond_error(session, e).await,
         }
+    }
+
+    async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut Self::CTX) {
+        let done = crate::observe::Finished {
+            route: ctx.route(),
+            target: ctx.target.as_ref(),
+            upstream: ctx.lease.as_ref().map(Lease::addr),
+            obs: &ctx.obs,
+            error: e,
+        };
+        self.observe.logging(session, &done);
     }
 
     /// HTTP/1.x header read limits from the current table: the first byte within

@@ -1,4 +1,4 @@
-//! Command line: `serve`, `validate`, `routes`, `migrate`, `echo`, `demo`. These names are stable;
+//! Command line: `serve`, `validate`, `routes`, `migrate`, `init`, `echo`, `demo`. These names are stable;
 //! users' scripts call them.
 
 use std::path::PathBuf;
@@ -38,6 +38,10 @@ enum Command {
     Routes(RoutesArgs),
     /// Copy every resource from one store to another (directory or Nacos namespace).
     Migrate(crate::migrate::MigrateArgs),
+    /// Seed a store (directory or Nacos namespace) with what Higress standalone creates at
+    /// first start (`higress-config`, the `default` McpBridge, `higress-console`); never
+    /// overwrites.
+    Init(crate::init::InitArgs),
     /// Run an httpbin-like echo backend (method, path, args, headers, body as JSON).
     Echo(EchoArgs),
     /// Run the gateway on the bundled local sample with an echo backend, no internet needed.
@@ -83,6 +87,41 @@ pub struct ServeArgs {
     pub dns_server: Option<std::net::SocketAddr>,
     #[command(flatten)]
     pub process: ProcessArgs,
+    #[command(flatten)]
+    pub observe: ObserveArgs,
+}
+
+/// Metrics, health and access-log flags of `gantry serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ObserveArgs {
+    /// Prometheus metrics port (`/stats/prometheus`, `/metrics`) on `--bind`; 0 = off.
+    #[arg(long, env = "GANTRY_METRICS_PORT", default_value_t = 15020)]
+    pub metrics_port: u16,
+    /// Health port (`/healthz`, `/readyz`, `/healthz/ready`) on `--bind`; 0 = off.
+    #[arg(long, env = "GANTRY_HEALTH_PORT", default_value_t = 15021)]
+    pub health_port: u16,
+    /// Access log: a file path, `stdout`, or `off`. Default: `higress-config`'s
+    /// `mesh.accessLogFile` (read at start), else stdout.
+    #[arg(long, env = "GANTRY_ACCESS_LOG")]
+    pub access_log: Option<String>,
+    /// Access-log lines buffered for the writer; beyond that lines are dropped (and
+    /// counted in `gantry_access_log_dropped_total`), never waited for.
+    #[arg(long, default_value_t = gateway::observe::access_log::DEFAULT_CAPACITY)]
+    pub access_log_buffer: usize,
+}
+
+// === impl ObserveArgs ===
+
+impl ObserveArgs {
+    /// Everything off (the demo).
+    pub fn off() -> Self {
+        Self {
+            metrics_port: 0,
+            health_port: 0,
+            access_log: Some("off".into()),
+            access_log_buffer: gateway::observe::access_log::DEFAULT_CAPACITY,
+        }
+    }
 }
 
 /// How the `gantry serve` process admits connections, stops and keeps its state.
@@ -194,6 +233,7 @@ impl Cli {
             Command::Validate(args) => crate::validate::run(&args),
             Command::Routes(args) => crate::routes::run(&args).map(|_| ExitCode::SUCCESS),
             Command::Migrate(args) => crate::migrate::run(&args),
+            Command::Init(args) => crate::init::run(&args),
             Command::Echo(args) => crate::echo::run(&args).map(|_| ExitCode::SUCCESS),
             Command::Demo(args) => crate::demo::run(args).map(|_| ExitCode::SUCCESS),
         }

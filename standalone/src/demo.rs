@@ -45,7 +45,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         console_password: None,
         console_ui_dir: None,
     };
-    serve::preflight(&listen)?;
+    serve::preflight(&listen, &crate::cli::ObserveArgs::off())?;
     listen::check("127.0.0.1", ECHO_PORT, "(the demo's echo backend port)")?;
     let control = serve::start_control_plane(
         &serve::ControlPlaneOptions {
@@ -54,6 +54,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             ingress_class: Some("higress".into()),
             dns_server: None,
             data_dir: None,
+            observe: &crate::cli::ObserveArgs::off(),
         },
         &listen,
     )?;

@@ -1,13 +1,17 @@
 //! `gantry`: a standalone API gateway that speaks Higress configuration.
 
+mod access_log;
 mod cli;
 mod config_url;
 mod data_dir;
 mod demo;
 mod echo;
 mod fd_limit;
+mod health_port;
+mod init;
 mod listen;
 mod logging;
+mod metrics_port;
 mod migrate;
 mod nacos_args;
 mod routes;

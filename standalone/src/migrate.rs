@@ -138,7 +138,10 @@ async fn copy(
 }
 
 /// Opens a store for copying; a Nacos store must be reachable.
-async fn open(location: &ConfigLocation, create: bool) -> anyhow::Result<Arc<dyn ConfigStore>> {
+pub(crate) async fn open(
+    location: &ConfigLocation,
+    create: bool,
+) -> anyhow::Result<Arc<dyn ConfigStore>> {
     match location {
         ConfigLocation::Dir(root) => {
             if create {

@@ -16,10 +16,11 @@ use console_api::{ConsoleState, StatusSource};
 use gateway::server::{Listeners, ReloadHook, ServerOptions};
 use gateway::{CompileOptions, Discovery, Gateway};
 
-use crate::cli::{ListenArgs, ServeArgs};
+use crate::cli::{ListenArgs, ObserveArgs, ServeArgs};
 use crate::config_url::ConfigLocation;
 use crate::data_dir::DataDir;
-use crate::{fd_limit, listen};
+use crate::health_port::Health;
+use crate::{fd_limit, health_port, listen, metrics_port};
 
 /// The longest time between two lookups of a DNS-backed upstream (shorter TTLs win).
 const DNS_REFRESH: Duration = Duration::from_secs(10);
@@ -35,6 +36,8 @@ pub struct ControlPlane {
     pub gateway: Arc<Gateway>,
     /// The config store; its watchers and reload task live as long as it does.
     store: Arc<dyn ConfigStore>,
+    /// Readiness, for the health port.
+    health: Arc<Health>,
 }
 
 /// Runs `gantry serve` until the process is signalled.
@@ -52,7 +55,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     if !args.process.upgrade {
         // On upgrade the running gantry holds the ports; its sockets are taken over.
-        preflight(&args.listen)?;
+        preflight(&args.listen, &args.observe)?;
+    } else {
+        listen::check_distinct(&ports(&args.listen, &args.observe))?;
     }
     let watch = WatchOptions {
         mode: args.watch,
@@ -66,6 +71,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             ingress_class: args.config.class_filter(),
             dns_server: args.dns_server,
             data_dir: Some(data_dir.path()),
+            observe: &args.observe,
         },
         &args.listen,
     )?;
@@ -79,11 +85,30 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     run_proxy(&args.listen, &control, options)
 }
 
-/// Checks every enabled listener before anything starts.
-pub fn preflight(listen: &ListenArgs) -> anyhow::Result<()> {
-    listen::check(&listen.bind, listen.http_port, "--http-port")?;
-    listen::check(&listen.bind, listen.https_port, "--https-port")?;
-    listen::check(&listen.console_bind, listen.console_port, "--console-port")
+/// Checks every enabled listener before anything starts: no two on one port, each free.
+pub fn preflight(listen: &ListenArgs, observe: &ObserveArgs) -> anyhow::Result<()> {
+    let ports = ports(listen, observe);
+    listen::check_distinct(&ports)?;
+    for p in &ports {
+        listen::check(&p.bind, p.port, p.flag)?;
+    }
+    Ok(())
+}
+
+/// Every listener the flags ask for.
+fn ports(listen: &ListenArgs, observe: &ObserveArgs) -> Vec<listen::PortUse> {
+    let at = |bind: &str, port: u16, flag: &'static str| listen::PortUse {
+        bind: bind.to_string(),
+        port,
+        flag,
+    };
+    vec![
+        at(&listen.bind, listen.http_port, "--http-port"),
+        at(&listen.bind, listen.https_port, "--https-port"),
+        at(&listen.console_bind, listen.console_port, "--console-port"),
+        at(&listen.bind, observe.metrics_port, "--metrics-port"),
+        at(&listen.bind, observe.health_port, "--health-port"),
+    ]
 }
 
 /// What the control plane is started with.
@@ -98,6 +123,8 @@ pub struct ControlPlaneOptions<'a> {
     pub dns_server: Option<std::net::SocketAddr>,
     /// Where the last good snapshot is kept; None keeps none.
     pub data_dir: Option<&'a Path>,
+    /// Metrics, health and access-log flags.
+    pub observe: &'a ObserveArgs,
 }
 
 /// Opens the store, applies the first snapshot and starts following changes.
@@ -111,7 +138,17 @@ pub fn start_control_plane(
         .enable_all()
         .build()
         .context("cannot start the control-plane runtime")?;
+    let health = Health::new();
+    let observe = options.observe;
     let (gateway, store) = runtime.block_on(async {
+        // Bound first, so probes see "not ready" while the store loads.
+        if observe.health_port != 0 {
+            let addr = listen::addr(&listen.bind, observe.health_port);
+            let listener = listen::admin_listener(&addr, ADMIN_BACKLOG)
+                .with_context(|| format!("cannot listen on {addr} (--health-port)"))?;
+            tracing::info!("health on http://{addr}/readyz");
+            health_port::spawn(listener, health.clone());
+        }
         let (store, restored) =
             open_store(options.location, options.watch, options.data_dir).await?;
         let discovery = Discovery::with_dns_server(DNS_REFRESH, options.dns_server);
@@ -121,8 +158,17 @@ pub fn start_control_plane(
             },
             discovery.clone(),
         ));
+        crate::access_log::start(observe, &store.snapshot(), gateway.observe())?;
         gateway.start_following(store.subscribe()).await;
         discovery.spawn_refresh();
+        health.set_loaded(store.clone(), gateway.clone());
+        if observe.metrics_port != 0 {
+            let addr = listen::addr(&listen.bind, observe.metrics_port);
+            let listener = listen::admin_listener(&addr, ADMIN_BACKLOG)
+                .with_context(|| format!("cannot listen on {addr} (--metrics-port)"))?;
+            tracing::info!("metrics on http://{addr}/stats/prometheus");
+            metrics_port::spawn(listener, store.clone(), gateway.clone());
+        }
         if listen.console_port != 0 {
             let state = ConsoleState {
                 store: store.clone(),
@@ -148,6 +194,7 @@ pub fn start_control_plane(
         runtime,
         gateway,
         store,
+        health,
     })
 }
 
@@ -225,6 +272,14 @@ pub fn run_proxy(listen: &ListenArgs, control: &ControlPlane, options: ServerOpt
         on_reload: Some(control.reload_hook()),
         ..options
     };
+    let probe = listeners.http.clone().or_else(|| listeners.https.clone());
+    let health = control.health.clone();
+    control.runtime.spawn(async move {
+        if let Some(addr) = probe {
+            listen::wait_accepting(&addr).await;
+        }
+        health.set_listening();
+    });
     gateway::server::run_forever(&control.gateway, &listeners, options)
 }
 

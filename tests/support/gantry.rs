@@ -70,6 +70,8 @@ pub struct GantryBuilder {
     console: bool,
     config_arg: Option<String>,
     https: bool,
+    metrics: bool,
+    health: bool,
     args: Vec<String>,
     envs: Vec<(String, String)>,
 }
@@ -81,6 +83,8 @@ pub struct Gantry {
     http_port: u16,
     https_port: Option<u16>,
     console_port: Option<u16>,
+    metrics_port: Option<u16>,
+    health_port: Option<u16>,
     config: ConfigDir,
     logs: TempDir,
     client: Client,
@@ -128,6 +132,18 @@ impl GantryBuilder {
     /// Turns the HTTPS listener on, on a free port (default: off, `--https-port 0`).
     pub fn https(mut self, on: bool) -> Self {
         self.https = on;
+        self
+    }
+
+    /// Turns the metrics port on, on a free port (default: off, `--metrics-port 0`).
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.metrics = on;
+        self
+    }
+
+    /// Turns the health port on, on a free port (default: off, `--health-port 0`).
+    pub fn health(mut self, on: bool) -> Self {
+        self.health = on;
         self
     }
 
@@ -192,6 +208,11 @@ impl GantryBuilder {
         cmd.args(["--https-port", &https_port.unwrap_or(0).to_string()]);
         let console_port = if self.console { free_port() } else { 0 };
         cmd.args(["--console-port", &console_port.to_string()]);
+        let metrics_port = if self.metrics { free_port() } else { 0 };
+        cmd.args(["--metrics-port", &metrics_port.to_string()]);
+        let health_port = if self.health { free_port() } else { 0 };
+        cmd.args(["--health-port", &health_port.to_string()]);
+        // The access log (on by default, to stdout) goes to stdout.log like any output.
         match self.watch {
             Watch::Auto => {
                 cmd.args(["--watch", "auto"]);
@@ -228,6 +249,8 @@ impl GantryBuilder {
             http_port,
             https_port,
             console_port: self.console.then_some(console_port),
+            metrics_port: self.metrics.then_some(metrics_port),
+            health_port: self.health.then_some(health_port),
             config,
             logs,
             client: Client::new(http_port),
@@ -243,6 +266,8 @@ impl Default for GantryBuilder {
             console: false,
             config_arg: None,
             https: false,
+            metrics: false,
+            health: false,
             args: Vec::new(),
             envs: Vec::new(),
         }
@@ -278,6 +303,23 @@ impl Gantry {
     pub fn console_port(&self) -> u16 {
         self.console_port
             .expect("the admin API is off: start the gateway with Gantry::builder().console(true)")
+    }
+
+    /// The metrics port (`127.0.0.1`); panics unless the builder turned it on.
+    pub fn metrics_port(&self) -> u16 {
+        self.metrics_port
+            .expect("metrics are off: start the gateway with Gantry::builder().metrics(true)")
+    }
+
+    /// The health port (`127.0.0.1`); panics unless the builder turned it on.
+    pub fn health_port(&self) -> u16 {
+        self.health_port
+            .expect("the health port is off: start the gateway with Gantry::builder().health(true)")
+    }
+
+    /// Everything the gateway wrote to stdout so far (the access log by default).
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(self.logs.path().join("stdout.log")).unwrap_or_default()
     }
 
     /// A client aimed at the gateway's HTTP port.
@@ -411,6 +453,9 @@ pub fn run_cli(args: &[&str]) -> CliOutput {
     let err_path = dir.path().join("stderr");
     let mut child = Command::new(gantry_bin())
         .args(args)
+        // Fixed default ports would clash between tests running at once.
+        .env("GANTRY_METRICS_PORT", "0")
+        .env("GANTRY_HEALTH_PORT", "0")
         .stdin(Stdio::null())
         .stdout(File::create(&out_path).expect("create stdout file"))
         .stderr(File::create(&err_path).expect("create stderr file"))

@@ -29,6 +29,9 @@ impl Subcommand {
         let stderr = File::create(logs.path().join("stderr.log")).expect("create stderr log");
         let mut cmd = Command::new(gantry_bin());
         cmd.args(args)
+            // Fixed default ports would clash between tests running at once.
+            .env("GANTRY_METRICS_PORT", "0")
+            .env("GANTRY_HEALTH_PORT", "0")
             .current_dir(cwd)
             .stdin(Stdio::null())
             .stdout(stdout)

@@ -37,6 +37,7 @@ impl TlsAccept for HandshakeInfo {
         &self,
         tls: &TlsRef,
     ) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
+        crate::observe::tls::handshake_completed();
         Some(Arc::new(TlsInfo {
             sni: tls.server_name().map(str::to_string),
             version: tls.version(),

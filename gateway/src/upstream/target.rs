@@ -269,6 +269,17 @@ impl Target {
         self.endpoints.load().slots.len()
     }
 
+    /// Number of current endpoints not ejected for failing (passive health).
+    pub fn available_count(&self) -> usize {
+        let now = clock_ms();
+        self.endpoints
+            .load()
+            .slots
+            .iter()
+            .filter(|s| s.available(now))
+            .count()
+    }
+
     /// Replaces the endpoints (discovery only); endpoints that stay keep their state, and
     /// requests in flight on removed ones finish on them.
     pub fn set_endpoints(&self, endpoints: Vec<Endpoint>) {
