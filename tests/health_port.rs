@@ -69,9 +69,13 @@ async fn not_ready_before_the_config_loads() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Once the listing request is held, the store is certainly still loading.
     let (status, v) = eventually(DEADLINE, || async {
-        let _ = nacos.arrived();
-        scrape::json(health, "/readyz").await
+        let answer = scrape::json(health, "/readyz").await?;
+        if nacos.arrived() == 0 {
+            return Err("the listing has not reached the stalled Nacos yet".to_string());
+        }
+        Ok(answer)
     })
     .await;
     assert_eq!(status, 503, "{v}");

@@ -20,7 +20,14 @@ async fn counters_move_with_traffic() {
         .await;
     gw.client().eventually_backend(FOO, "/", "httpbin").await;
     let port = gw.metrics_port();
-    let before = scrape::scrape(port).await;
+    // The one 200 so far (eventually_backend's) is counted once its logging phase ran.
+    let before = eventually(DEADLINE, || async {
+        let text = scrape::scrape(port).await;
+        (value(&text, OK_SERIES) == Some(1.0))
+            .then_some(text.clone())
+            .ok_or(text)
+    })
+    .await;
     let ok_before = value(&before, OK_SERIES).unwrap_or(0.0);
     let nr_before = value(&before, NR_SERIES).unwrap_or(0.0);
 
