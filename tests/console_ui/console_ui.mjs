@@ -48,9 +48,9 @@ async function eventually(what, f) {
 }
 
 /** GET through the gateway with a Host header; resolves {status, body}. */
-const viaGateway = (port, host, path) =>
+const viaGateway = (port, host, path, headers = {}) =>
   new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, path, headers: { host, ...headers } }, (res) => {
       let body = '';
       res.on('data', (c) => (body += c));
       res.on('end', () => resolve({ status: res.statusCode, body }));
@@ -159,6 +159,9 @@ try {
   await page.locator('[data-k=name]').fill('backend.static');
   await page.locator('[data-k=port]').fill('80');
   await page.locator('[data-k=weight]').fill('100');
+  await page.getByRole('button', { name: 'Add header match' }).click();
+  await page.getByLabel('Header 1 name').fill('x-team');
+  await page.locator('[data-kind=headers] [data-k=matchValue]').fill('blue');
   await page.getByRole('button', { name: 'Create route' }).click();
   const pathErr = page.locator('[data-error-for="path.matchValue"]');
   await eventually('the inline path error', async () => (await pathErr.textContent())?.includes('path.matchValue'));
@@ -172,10 +175,12 @@ try {
 
   // A request through the gateway reaches the backend.
   const resp = await eventually('the route to serve', async () => {
-    const r = await viaGateway(httpPort, 'app.test', '/greeting');
+    const r = await viaGateway(httpPort, 'app.test', '/greeting', { 'x-team': 'blue' });
     return r.status === 200 ? r : null;
   });
   check(resp.body === 'hello from the backend: /greeting', `the gateway serves the new route (${resp.body})`);
+  const unmatched = await viaGateway(httpPort, 'app.test', '/greeting', { 'x-team': 'red' });
+  check(unmatched.status === 404, `the route's header match applies (x-team: red → ${unmatched.status})`);
 
   // The live view shows the compiled route.
   await page.getByRole('link', { name: 'Live' }).click();

@@ -67,6 +67,42 @@ function serviceRow(list: HTMLElement, s: UpstreamService, i: number): HTMLEleme
   return row;
 }
 
+/** Rows of header or query-parameter matches (`headers` / `urlParams`). */
+function predicateList(kind: 'headers' | 'urlParams', label: string, items: { key?: string; matchType: string; matchValue: string }[]): HTMLElement {
+  const list = h('div', { class: 'predicates', 'data-kind': kind });
+  const add = (p: { key?: string; matchType: string; matchValue: string }) => {
+    const i = list.children.length;
+    const row = h(
+      'div',
+      { class: 'row predicate' },
+      field(`${label} ${i + 1} name`, `${kind}[${i}].key`, h('input', { value: p.key ?? '', autocomplete: 'off', 'data-k': 'key' })),
+      field('Match', `${kind}[${i}].matchType`, h('select', { 'data-k': 'matchType' }, MATCH.map(([v, l]) => h('option', { value: v, selected: p.matchType === v }, l)))),
+      field('Value', `${kind}[${i}].matchValue`, h('input', { value: p.matchValue ?? '', autocomplete: 'off', 'data-k': 'matchValue' })),
+    );
+    row.append(h('button', { type: 'button', class: 'link danger', 'aria-label': `Remove ${label.toLowerCase()} ${i + 1}`, onclick: () => row.remove() }, 'Remove'));
+    list.append(row);
+    return row;
+  };
+  items.forEach(add);
+  return h(
+    'fieldset',
+    {},
+    h('legend', {}, `${label} matches`),
+    h('div', { 'data-error-for': kind, class: 'err', role: 'alert' }),
+    list,
+    h('button', { type: 'button', class: 'secondary', onclick: () => add({ matchType: 'EQUAL', matchValue: '' }).querySelector('input')?.focus() }, `Add ${label.toLowerCase()} match`),
+  );
+}
+
+function predicatesOf(form: HTMLElement, kind: string) {
+  return [...form.querySelectorAll(`.predicates[data-kind="${kind}"] .predicate`)]
+    .map((row) => {
+      const v = (k: string) => (row.querySelector(`[data-k="${k}"]`) as HTMLInputElement).value;
+      return { key: v('key').trim(), matchType: v('matchType'), matchValue: v('matchValue'), caseSensitive: null };
+    })
+    .filter((p) => p.key || p.matchValue);
+}
+
 /** `/routes/new` (name null) and `/routes/<name>`. */
 export async function routeEditor(name: string | null): Promise<HTMLElement> {
   const [domains, services, loaded] = await Promise.all([
@@ -110,6 +146,8 @@ export async function routeEditor(name: string | null): Promise<HTMLElement> {
       h('div', { 'data-error-for': 'methods', class: 'err', role: 'alert' }),
       METHODS.map((m) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'method', value: m, checked: methods.has(m) }), m)),
     ),
+    predicateList('headers', 'Header', route.headers ?? []),
+    predicateList('urlParams', 'Query parameter', route.urlParams ?? []),
     h(
       'fieldset',
       {},
@@ -135,6 +173,8 @@ export async function routeEditor(name: string | null): Promise<HTMLElement> {
       domains: checked('domain'),
       path: { matchType: q('path.matchType').value, matchValue: q('path.matchValue').value, caseSensitive: q('path.caseSensitive').checked },
       methods: checked('method'),
+      headers: predicatesOf(form, 'headers'),
+      urlParams: predicatesOf(form, 'urlParams'),
       services: svcs,
     };
   };
