@@ -3,7 +3,8 @@
 // dir), then: first run (set password) → log out → log in → a bad route shows its error
 // inline → create a service source, a domain and a route → a request through the gateway
 // reaches the backend → the live route table shows the route → a broken file on disk shows
-// in the rejected resources → a stale edit shows the conflict. A screenshot of each page
+// in the rejected resources → a stale edit shows the conflict → password change → narrow
+// dark layout. A screenshot of each page
 // goes to $GANTRY_UI_OUT (default: a new temp dir, printed at the end).
 //
 // Usage: GANTRY_BIN=target/debug/gantry node tests/console_ui/console_ui.mjs
@@ -124,6 +125,7 @@ try {
   // Log out, then log in (a wrong password first, shown inline).
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.waitForURL('**/login');
+  await page.getByRole('heading', { name: 'Log in to Gantry' }).waitFor();
   await page.getByLabel('Password').fill('wrong');
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByText('incorrect user name or password').waitFor();
@@ -218,6 +220,19 @@ try {
   await conflict.getByRole('button', { name: 'Reload the current version' }).click();
   await eventually('the reloaded form', async () => page.getByLabel('GET').isChecked());
   check(true, 'reload shows the current version');
+
+  // Change the password: the session ends; the new password logs in.
+  await page.getByRole('link', { name: 'admin' }).click();
+  await page.getByLabel('Current password').fill('s3cret-pass');
+  await page.getByLabel('New password').fill('n3w-secret-pass');
+  await shot(page, 'account');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.waitForURL('**/login');
+  await page.getByRole('heading', { name: 'Log in to Gantry' }).waitFor();
+  await page.getByLabel('Password').fill('n3w-secret-pass');
+  await page.keyboard.press('Enter');
+  await page.waitForURL('**/live');
+  check(true, 'a password change ends the session and the new password logs in');
 
   // Narrow window, dark mode.
   await page.setViewportSize({ width: 380, height: 800 });
