@@ -50,6 +50,9 @@ step "tests"
 export GANTRY_BIN="$CARGO_TARGET_DIR/debug/gantry"
 cargo test --workspace -- --test-threads=2
 
+step "web console (committed build matches sources; browser test in Debian chromium)"
+if [ "${GANTRY_SKIP_CONSOLE_UI:-0}" = 1 ]; then echo "skipped (GANTRY_SKIP_CONSOLE_UI=1)"; else tests/console_ui/run.sh; fi
+
 step "console API fuzz (schemathesis, 60 s)"
 if [ "${GANTRY_SKIP_CONSOLE_FUZZ:-0}" = 1 ]; then echo "skipped (GANTRY_SKIP_CONSOLE_FUZZ=1)"; else tests/console_fuzz.sh 60; fi
 

@@ -8,7 +8,7 @@
 //! `/session/login`; `GET /session/logout`; the UI files.
 //! Everything else needs the `_hi_sess` cookie or `Authorization: Basic`:
 //! - `GET /user/info`, `POST /user/changePassword`
-//! - `GET|PUT /system/higress-config`, `GET /v1/gantry/status`
+//! - `GET|PUT /system/higress-config`, `GET /v1/gantry/status`, `/v1/gantry/route-table`
 //! - the console resources, listed in `console-api/README.md` and `/v3/api-docs`.
 //!
 //! Shapes: GET → `{success,message,data}` (lists add `total,pageNum,pageSize`), POST → 201
@@ -20,6 +20,7 @@ pub mod body;
 pub mod doc;
 pub mod domains;
 pub mod error;
+pub mod live;
 pub mod openapi;
 pub mod plugin_instances;
 pub mod routes;
@@ -65,6 +66,11 @@ pub trait StatusSource: Send + Sync + 'static {
     fn applied_revision(&self) -> Option<watch::Receiver<u64>> {
         None
     }
+    /// The live route table as JSON (a list of routes in match order, as the gateway
+    /// describes them), for the web console. `None`: not reported.
+    fn route_table(&self) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 /// Options from the command line.
@@ -72,7 +78,8 @@ pub trait StatusSource: Send + Sync + 'static {
 pub struct ConsoleOptions {
     /// `--console-password`: creates the `admin` account at start when there is none.
     pub admin_password: Option<String>,
-    /// `--console-ui-dir`: a built Higress Console frontend to serve at the site root.
+    /// `--console-ui-dir`: a built Higress Console frontend to serve at the site root
+    /// instead of the embedded Gantry console.
     pub ui_dir: Option<PathBuf>,
 }
 
@@ -131,6 +138,7 @@ fn routes(app: AppState) -> Router {
             get(system::get_higress_config).put(system::put_higress_config),
         )
         .route("/v1/gantry/status", get(status::console_status))
+        .route("/v1/gantry/route-table", get(live::route_table))
         .route("/v1/domains", get(domains::list).post(domains::create))
         .route(
             "/v1/domains/{name}",

@@ -159,6 +159,13 @@ pub const OPERATIONS: &[Operation] = &[
         None,
         (200, W),
     ),
+    op(
+        "get",
+        "/v1/gantry/route-table",
+        "The live route table, in match order (web console)",
+        None,
+        (200, W),
+    ),
     paged(op("get", "/v1/domains", "List domains", None, (200, L))),
     op(
         "post",

@@ -83,7 +83,7 @@ async fn healthz_answers_ok() {
         get(&app, "/healthz").await,
         (StatusCode::OK, "ok".to_owned())
     );
-    let (status, _) = get(&app, "/no-such-endpoint").await;
+    let (status, _) = get(&app, "/gantry/no-such-endpoint").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 

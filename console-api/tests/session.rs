@@ -308,6 +308,7 @@ async fn no_session_is_401_everywhere_but_the_open_endpoints() {
         (Method::GET, "/system/higress-config"),
         (Method::PUT, "/system/higress-config"),
         (Method::GET, "/v1/gantry/status"),
+        (Method::GET, "/v1/gantry/route-table"),
         (Method::GET, "/v1/consumers"),
         (Method::GET, "/dashboard/info"),
     ];
@@ -351,14 +352,18 @@ async fn unsupported_features_say_so() {
 }
 
 #[tokio::test]
-async fn unknown_api_paths_are_json_404_and_root_is_a_landing_page() {
+async fn unknown_api_paths_are_json_404_and_root_is_the_embedded_console() {
     let h = Harness::logged_in().await;
     let r = h.get("/v1/nothing").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.json()["success"], false);
     let root = h.get("/").await;
     assert_eq!(root.status, StatusCode::OK);
-    assert!(root.text.contains("--console-ui-dir"), "{}", root.text);
+    assert!(
+        root.text.contains("<title>Gantry console</title>"),
+        "{}",
+        root.text
+    );
 }
 
 #[tokio::test]

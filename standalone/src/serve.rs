@@ -320,4 +320,8 @@ impl StatusSource for GatewayStatus {
     fn applied_revision(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
         Some(self.gateway.applied_revision())
     }
+
+    fn route_table(&self) -> Option<serde_json::Value> {
+        serde_json::to_value(self.gateway.table().describe()).ok()
+    }
 }

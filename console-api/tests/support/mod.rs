@@ -61,6 +61,9 @@ impl StatusSource for GatewayStatus {
     fn applied_revision(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
         Some(self.0.applied_revision())
     }
+    fn route_table(&self) -> Option<Value> {
+        serde_json::to_value(self.0.table().describe()).ok()
+    }
 }
 
 /// A console over a temp config dir.
