@@ -37,6 +37,7 @@ pub struct Discovery {
     /// Woken when a lookup set a new deadline, so the refresh loop can sleep until it.
     wake: Arc<Notify>,
     rate_limits: RateLimits,
+    plugins: crate::plugins::PluginRegistry,
 }
 
 /// A target and, for DNS targets, when to look it up again.
@@ -66,12 +67,18 @@ impl Discovery {
             resolver: Arc::new(DnsResolver::new(server)),
             wake: Arc::new(Notify::new()),
             rate_limits: RateLimits::default(),
+            plugins: crate::plugins::PluginRegistry::default(),
         })
     }
 
     /// Rate-limit buckets shared by the tables compiled with this registry.
     pub fn rate_limits(&self) -> &RateLimits {
         &self.rate_limits
+    }
+
+    /// Wasm plugin runtimes shared by the tables compiled with this registry.
+    pub fn plugins(&self) -> &crate::plugins::PluginRegistry {
+        &self.plugins
     }
 
     fn entries(&self) -> MutexGuard<'_, HashMap<String, Entry>> {

@@ -17,6 +17,7 @@ pub mod http1;
 pub mod http2;
 pub mod https_echo;
 pub mod load;
+pub mod plugins;
 pub mod ports;
 pub mod process;
 pub mod raw_tcp;
