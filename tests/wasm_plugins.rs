@@ -1,7 +1,8 @@
 //! End-to-end tests of Wasm plugins: real Higress plugins from the `gpustack-higress-plugins`
-//! wheel (`transformer`, `gpustack-ip-acl`) loaded unchanged by the proxy-wasm host, failure
-//! handling (`failStrategy`) with trapping and looping WAT modules and a missing module, and
-//! a plugin configuration changed live under load.
+//! wheel (`transformer`, `gpustack-ip-acl`, the Rust-SDK `ai-data-masking` rewriting a body)
+//! loaded unchanged by the proxy-wasm host, phase/priority order, failure handling
+//! (`failStrategy`) with trapping and looping WAT modules and a missing module, and a plugin
+//! configuration changed live under load.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use gantry_tests::backends::Backends;
@@ -15,6 +16,7 @@ use serde_json::{json, Value};
 
 const TRANSFORMER: (&str, &str) = ("transformer", "2.0.0");
 const IP_ACL: (&str, &str) = ("gpustack-ip-acl", "0.1.0");
+const DATA_MASKING: (&str, &str) = ("ai-data-masking", "2.0.3");
 
 fn route(name: &str, host: &str) -> Ingress {
     Ingress::route(name, Some(host), Path::prefix("/"), "one.static")
@@ -304,6 +306,45 @@ async fn plugins_run_in_phase_then_priority_order() {
         reply.json()["headers"]["x-order"],
         "b, a, d, s, c",
         "plugins ran in Higress order: {}",
+        reply.summary()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_sdk_plugin_rewrites_the_request_body() {
+    let backends = Backends::start(&["one"]);
+    let (name, version) = DATA_MASKING;
+    let plugin = WasmPlugin::file("ai-data-masking", &wheel_plugin(name, version)).set(
+        "defaultConfig",
+        json!({
+            "deny_openai": true,
+            "deny_words": [],
+            "replace_roles": [{"regex": "secret-[0-9]+", "type": "replace", "value": "****"}]
+        }),
+    );
+    let config = config(&backends, &[route("masked", "a.test")], &[plugin]);
+    let gw = Gantry::start(config).await;
+    gw.client().eventually_backend("a.test", "/", "one").await;
+    let body =
+        json!({"model": "m", "messages": [{"role": "user", "content": "my key is secret-12345"}]});
+    let reply = gw
+        .client()
+        .send(
+            Method::POST,
+            "a.test",
+            "/v1/chat/completions",
+            &[("content-type", "application/json")],
+            Some(body.to_string()),
+        )
+        .await
+        .unwrap()
+        .expect_backend("one")
+        .unwrap();
+    let seen: Value = serde_json::from_str(reply.json()["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        seen["messages"][0]["content"],
+        "my key is ****",
+        "the backend got the masked body: {}",
         reply.summary()
     );
 }

@@ -225,8 +225,9 @@ fn add_buffers(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                     7 => &s.plugin.configuration,
                     _ => return Err(Status::NotFound),
                 };
-                let start = usize::try_from(start).map_err(|_| Status::BadArgument)?;
-                let max = usize::try_from(max).map_err(|_| Status::BadArgument)?;
+                // Sizes are u32 on the wire; SDKs pass u32::MAX for "all".
+                let start = start as u32 as usize;
+                let max = max as u32 as usize;
                 if start > buf.len() {
                     return Err(Status::BadArgument);
                 }
@@ -269,10 +270,8 @@ fn add_buffers(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                     1 => &mut s.stream.response_body,
                     _ => return Err(Status::BadArgument),
                 };
-                let start = usize::try_from(start)
-                    .map_err(|_| Status::BadArgument)?
-                    .min(buf.len());
-                let size = usize::try_from(size).map_err(|_| Status::BadArgument)?;
+                let start = (start as u32 as usize).min(buf.len());
+                let size = size as u32 as usize;
                 let end = start.saturating_add(size).min(buf.len());
                 buf.splice(start..end, data);
                 s.stream.body_dirty = true;
@@ -453,11 +452,12 @@ fn add_shared(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         "env",
         "proxy_dequeue_shared_queue",
         |mut c: C<'_>, id: i32, rp: i32, rl: i32| {
-            code((|| match c.data().shared.dequeue(id as u32) {
-                Err(()) => Err(Status::NotFound),
+            let result = match c.data().shared.dequeue(id as u32) {
+                Err(_) => Err(Status::NotFound),
                 Ok(None) => Err(Status::Empty),
                 Ok(Some(v)) => return_bytes(&mut c, &v, rp, rl),
-            })())
+            };
+            code(result)
         },
     )?;
     Ok(())

@@ -141,9 +141,20 @@ fn request_map(req: &RequestHeader, scheme: &str) -> HeaderMap {
     map
 }
 
+/// Framing headers of the downstream request: Pingora reads the body by them, so they stay
+/// on the session's request as received; a plugin's change to them applies upstream only.
+fn is_framing(name: &str) -> bool {
+    name == "content-length" || name == "transfer-encoding"
+}
+
 fn write_request(map: &HeaderMap, req: &mut RequestHeader) -> Result<()> {
     let bad = |what: &str| Error::explain(ErrorType::InternalError, format!("plugin set {what}"));
-    let names: Vec<http::HeaderName> = req.headers.keys().cloned().collect();
+    let names: Vec<http::HeaderName> = req
+        .headers
+        .keys()
+        .filter(|n| !is_framing(n.as_str()))
+        .cloned()
+        .collect();
     for name in names {
         req.remove_header(&name);
     }
@@ -161,7 +172,7 @@ fn write_request(map: &HeaderMap, req: &mut RequestHeader) -> Result<()> {
             ":authority" => {
                 req.insert_header(http::header::HOST, value.as_slice())?;
             }
-            n if n.starts_with(':') => {}
+            n if n.starts_with(':') || is_framing(n) => {}
             n => {
                 req.append_header(n.to_owned(), value.as_slice())?;
             }
@@ -278,12 +289,11 @@ impl HttpFilter for WasmFilter {
                 .contains_key(http::header::CONTENT_LENGTH);
             write_request(&stream.request_headers, session.req_header_mut())?;
             stream.request_headers_dirty = false;
-            chunked_upstream = !eos
-                && had_length
-                && !session
-                    .req_header()
-                    .headers
-                    .contains_key(http::header::CONTENT_LENGTH);
+            let keeps_length = stream
+                .request_headers
+                .iter()
+                .any(|(k, _)| k == "content-length");
+            chunked_upstream = !eos && had_length && !keeps_length;
         }
         let reply = outcome.local_response;
         *state = Some(Box::new(WasmStream {

@@ -45,6 +45,10 @@ pub enum CasMismatch {
     Mismatch,
 }
 
+/// A queue id that was never registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoSuchQueue;
+
 // === impl SharedState ===
 
 impl SharedState {
@@ -93,10 +97,10 @@ impl SharedState {
     }
 
     /// Takes the oldest item of queue `id` (`Err` when there is no such queue).
-    pub fn dequeue(&self, id: u32) -> Result<Option<Vec<u8>>, ()> {
+    pub fn dequeue(&self, id: u32) -> Result<Option<Vec<u8>>, NoSuchQueue> {
         match lock(&self.queues).items.get_mut(&id) {
             Some(q) => Ok(q.pop_front()),
-            None => Err(()),
+            None => Err(NoSuchQueue),
         }
     }
 
