@@ -168,7 +168,7 @@ async fn ip_acl_denies_a_cidr_and_passes_an_allowed_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn trapping_and_looping_plugins_fail_open_or_closed() {
+async fn trapping_looping_and_greedy_plugins_fail_open_or_closed() {
     let backends = Backends::start(&["one"]);
     let dir = tempfile::tempdir().unwrap();
     let trap = wat_plugin(dir.path(), "trap", &wat_request_headers("unreachable"));
@@ -177,10 +177,23 @@ async fn trapping_and_looping_plugins_fail_open_or_closed() {
         "loop",
         &wat_request_headers("(loop $forever (br $forever)) (i32.const 0)"),
     );
+    // Grows memory until the host's limit stops it (a trap, not an abort of the gateway).
+    let grow = wat_plugin(
+        dir.path(),
+        "grow",
+        &wat_request_headers(
+            "(loop $more (br_if $more (i32.ne (memory.grow (i32.const 1024)) (i32.const -1)))) (i32.const 0)",
+        ),
+    );
     let missing = dir.path().join("missing.wasm");
     let mut plugins = Vec::new();
     let mut ingresses = Vec::new();
-    for (name, path) in [("trap", &trap), ("loop", &looping), ("missing", &missing)] {
+    for (name, path) in [
+        ("trap", &trap),
+        ("loop", &looping),
+        ("grow", &grow),
+        ("missing", &missing),
+    ] {
         for strategy in ["FAIL_OPEN", "FAIL_CLOSE"] {
             let ingress = format!("{name}-{}", &strategy[5..].to_lowercase());
             ingresses.push(route(&ingress, &format!("{ingress}.test")));
@@ -217,6 +230,8 @@ async fn trapping_and_looping_plugins_fail_open_or_closed() {
             ("trap-close.test", 503),
             ("loop-open.test", 200),
             ("loop-close.test", 503),
+            ("grow-open.test", 200),
+            ("grow-close.test", 503),
             ("missing-open.test", 200),
             ("missing-close.test", 503),
             ("healthy.test", 200),
