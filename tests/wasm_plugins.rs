@@ -363,3 +363,65 @@ async fn rust_sdk_plugin_rewrites_the_request_body() {
         reply.summary()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_plugin_config_keeps_the_last_good_one() {
+    let backends = Backends::start(&["one"]);
+    let dir = tempfile::tempdir().unwrap();
+    // Accepts configurations shorter than 20 bytes, rejects longer ones.
+    let wat = wat_append_header("x-plugin", "ran").replace(
+        r#"(func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))"#,
+        r#"(func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.lt_u (local.get 1) (i32.const 20)))"#,
+    );
+    assert!(wat.contains("i32.lt_u"), "template changed: {wat}");
+    let path = wat_plugin(dir.path(), "picky", &wat);
+    let plugin = |config: Value| WasmPlugin::file("picky", &path).set("defaultConfig", config);
+    let config = config(&backends, &[route("kept", "a.test")], &[plugin(json!({}))]);
+    let gw = Gantry::start(config).await;
+    let reply = gw.client().eventually_backend("a.test", "/", "one").await;
+    assert_eq!(
+        reply.json()["headers"]["x-plugin"],
+        "ran",
+        "{}",
+        reply.summary()
+    );
+    let bad = plugin(json!({"a long configuration": "that the plugin rejects"}));
+    gw.config().write(&bad.file_name(), &bad.yaml());
+    try_eventually(DEADLINE, || async {
+        let log = gw.log();
+        if log.contains("proxy_on_configure rejected the plugin configuration")
+            && log.contains("keeping the last good version")
+        {
+            Ok(())
+        } else {
+            Err("no rejection in the log yet".to_string())
+        }
+    })
+    .await
+    .unwrap();
+    let reply = gw
+        .client()
+        .get("a.test", "/")
+        .await
+        .unwrap()
+        .expect_backend("one")
+        .unwrap();
+    assert_eq!(
+        reply.json()["headers"]["x-plugin"],
+        "ran",
+        "the last good version stays in force: {}",
+        reply.summary()
+    );
+    let out = validate(gw.config().path());
+    assert_eq!(
+        out.code(),
+        Some(1),
+        "validate reports the rejection: {}",
+        out.combined()
+    );
+    assert!(
+        out.combined().contains("WasmPlugin picky") && out.combined().contains("rejected"),
+        "{}",
+        out.combined()
+    );
+}
