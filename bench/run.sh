@@ -151,3 +151,6 @@ echo "wrote $out" >&2
 
 # Gantry next to nginx and HAProxy (installs them if missing); appends its own section.
 GANTRY_BIN="$CARGO_TARGET_DIR/release/gantry" OUT="$out" "$root/bench/compare.sh"
+
+# Wasm plugin costs (transformer on a route vs not, load times, RSS); its own section.
+GANTRY_BIN="$CARGO_TARGET_DIR/release/gantry" OUT="$out" "$root/bench/wasm.sh"

@@ -32,6 +32,15 @@ else
   cargo install rnacos --version 0.8.8 --root "$RNACOS_ROOT"
 fi
 
+step "Wasm plugins (the gpustack-higress-plugins wheel the plugin tests load)"
+plugins_site="$HOME/.cache/gantry/plugins/site"
+if [ -f "$plugins_site/gpustack_higress_plugins/plugins/transformer/2.0.0/plugin.wasm" ]; then
+  echo "found $plugins_site"
+else
+  python3 -m pip install --quiet --no-deps --target "$plugins_site" \
+    gpustack-higress-plugins==0.5.1
+fi
+
 step "format"
 cargo fmt --all -- --check
 

@@ -2,6 +2,7 @@
 //! with any error is rejected (its last good version stays in force, see [`crate::snapshot`]).
 
 pub mod references;
+pub mod wasm_plugin;
 
 use std::net::SocketAddr;
 
@@ -179,52 +180,12 @@ impl Checker<'_> {
         self.warn(field, message);
     }
 
-    /// WasmPlugins are parsed but not run yet: an error, so a policy such as authentication
-    /// is never silently skipped. The message lists what the plugin would cover.
+    /// WasmPlugin fields the plugin host acts on (`validate/wasm_plugin.rs`); whether the
+    /// module loads is checked when the gateway compiles the snapshot.
     fn wasm_plugin(&mut self, plugin: &WasmPlugin) {
-        let spec = &plugin.spec;
-        let mut covers = Vec::new();
-        let global = spec.plugin_config.is_some()
-            || (spec.default_config.is_some() && spec.default_config_disable != Some(true));
-        if global {
-            covers.push("every route (global config)".to_string());
+        for (field, message) in wasm_plugin::check(plugin) {
+            self.error(field, message);
         }
-        if spec.plugin_config.is_none() {
-            for rule in &spec.match_rules {
-                if rule.get("configDisable").and_then(|v| v.as_bool()) == Some(true) {
-                    continue;
-                }
-                for (key, what) in [
-                    ("ingress", "Ingress"),
-                    ("domain", "domain"),
-                    ("service", "service"),
-                ] {
-                    let names: Vec<&str> = rule
-                        .get(key)
-                        .and_then(|v| v.as_array())
-                        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
-                        .unwrap_or_default();
-                    for n in names {
-                        covers.push(format!("{what} {n}"));
-                    }
-                }
-            }
-        }
-        let target = if covers.is_empty() {
-            "no route (no enabled config)".to_string()
-        } else {
-            covers.join(", ")
-        };
-        let name = spec
-            .plugin_name
-            .as_deref()
-            .unwrap_or(plugin.metadata.name.as_str());
-        self.error(
-            "spec",
-            format!(
-                "not enforced: Gantry does not run Wasm plugins yet, so plugin {name:?} would not apply to {target}"
-            ),
-        );
     }
 
     fn backend(&mut self, field: &str, backend: &IngressBackend, has_destination: bool) {
@@ -530,7 +491,7 @@ spec:
     }
 
     #[test]
-    fn wasm_plugins_are_errors_naming_what_they_would_cover() {
+    fn wasm_plugins_from_urls_not_loadable_yet_are_not_enforced_errors() {
         let errors = check(
             ResourceKind::WasmPlugin,
             r#"
@@ -549,7 +510,56 @@ spec:
         assert_eq!(
             errors,
             vec![
-                r#"error: f.yaml: WasmPlugin r: spec: not enforced: Gantry does not run Wasm plugins yet, so plugin "r" would not apply to every route (global config), Ingress higress-system/route-a"#
+                r#"error: f.yaml: WasmPlugin r: spec.url: not enforced: Gantry loads plugins from file:// urls only so far, so plugin "r" from "oci://higress-registry.cn-hangzhou.cr.aliyuncs.com/plugins/key-auth:1.0.0" would not apply to every route (global config), Ingress higress-system/route-a"#
+            ]
+        );
+    }
+
+    #[test]
+    fn wasm_plugins_with_unusable_fields_are_errors() {
+        let ok = check(
+            ResourceKind::WasmPlugin,
+            r#"
+kind: WasmPlugin
+spec:
+  url: file:///plugins/key-auth.wasm
+  phase: AUTHN
+  defaultConfig: {consumers: []}
+  matchRules:
+  - ingress: [higress-system/route-a]
+    config: {allow: [consumer1]}
+"#,
+        );
+        assert_eq!(ok, Vec::<String>::new());
+        let errors = check(
+            ResourceKind::WasmPlugin,
+            r#"
+kind: WasmPlugin
+spec:
+  url: ftp://x/plugin.wasm
+  sha256: abc
+  phase: EARLY
+  failStrategy: MAYBE
+  defaultConfig: [1]
+  matchRules:
+  - domain: [api.example.com]
+    configDisable: yes
+    config: 3
+  - colour: blue
+"#,
+        );
+        assert_eq!(
+            errors,
+            vec![
+                r#"error: f.yaml: WasmPlugin r: spec.url: unknown scheme in "ftp://x/plugin.wasm" (expected file://, http(s):// or oci://)"#,
+                "error: f.yaml: WasmPlugin r: spec.sha256: must be 64 hex digits",
+                r#"error: f.yaml: WasmPlugin r: spec.phase: unknown phase "EARLY" (expected one of UNSPECIFIED_PHASE, AUTHN, AUTHZ, STATS)"#,
+                r#"error: f.yaml: WasmPlugin r: spec.failStrategy: unknown fail strategy "MAYBE" (expected FAIL_CLOSE or FAIL_OPEN)"#,
+                "error: f.yaml: WasmPlugin r: spec.defaultConfig: must be an object, not a list",
+                "error: f.yaml: WasmPlugin r: spec.matchRules[0].config: must be an object, not a number",
+                "error: f.yaml: WasmPlugin r: spec.matchRules[0].configDisable: must be true or false",
+                "error: f.yaml: WasmPlugin r: spec.matchRules[1].colour: unknown field (expected ingress, domain, service, config, configDisable)",
+                "error: f.yaml: WasmPlugin r: spec.matchRules[1]: names no ingress, domain or service, so it would apply nowhere",
             ]
         );
     }

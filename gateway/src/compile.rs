@@ -12,6 +12,7 @@
 mod backend;
 mod canary;
 mod nacos;
+mod plugins;
 mod policy;
 
 use std::collections::{BTreeMap, HashMap};
@@ -74,7 +75,11 @@ pub fn compile(snapshot: &Snapshot, discovery: &Discovery, options: &CompileOpti
         app_roots: BTreeMap::new(),
         new_targets: Vec::new(),
         diagnostics: Vec::new(),
+        plugins: Vec::new(),
     };
+    let (plugins, plugin_diags) = plugins::load(snapshot, discovery.plugins());
+    c.plugins = plugins;
+    c.diagnostics.extend(plugin_diags);
     let mut ingresses: Vec<IngressEntry<'_>> = snapshot
         .ingresses()
         .filter(|e| c.class_matches(e, options))
@@ -194,6 +199,8 @@ struct Compiler<'a> {
     app_roots: BTreeMap<String, (String, String)>,
     new_targets: Vec<Arc<Target>>,
     diagnostics: Vec<Diagnostic>,
+    /// The snapshot's Wasm plugins, in execution order.
+    plugins: Vec<crate::plugins::LoadedPlugin>,
 }
 
 impl Compiler<'_> {

@@ -41,6 +41,7 @@ pub struct Discovery {
     wake: Arc<Notify>,
     rate_limits: RateLimits,
     nacos: NacosNaming,
+    plugins: crate::plugins::PluginRegistry,
 }
 
 /// A target and, for DNS targets, when to look it up again.
@@ -71,12 +72,18 @@ impl Discovery {
             wake: Arc::new(Notify::new()),
             rate_limits: RateLimits::default(),
             nacos: NacosNaming::default(),
+            plugins: crate::plugins::PluginRegistry::default(),
         })
     }
 
     /// Rate-limit buckets shared by the tables compiled with this registry.
     pub fn rate_limits(&self) -> &RateLimits {
         &self.rate_limits
+    }
+
+    /// Wasm plugin runtimes shared by the tables compiled with this registry.
+    pub fn plugins(&self) -> &crate::plugins::PluginRegistry {
+        &self.plugins
     }
 
     fn entries(&self) -> MutexGuard<'_, HashMap<String, Entry>> {

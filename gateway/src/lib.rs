@@ -7,9 +7,11 @@
 
 pub mod compile;
 pub mod discovery;
+pub mod filter;
 pub mod gateway;
 pub mod global_options;
 pub mod observe;
+pub mod plugins;
 pub mod policy;
 pub mod proxy;
 pub mod route_table;

@@ -3,8 +3,10 @@
 //! order: CORS, redirect, rewrite, IP access, timeout, retry, rate limit, fallback, mirror,
 //! header control.
 //!
-//! To add a policy: a file here with its compiled form, a field in [`RoutePolicy`], and a
-//! call in the phase of `proxy.rs` that needs it.
+//! Policies that act on the request are [`HttpFilter`](crate::filter::HttpFilter)s in the
+//! route's [`FilterChain`]; the rest (timeouts, retries, fallback) steer the proxy itself.
+//! To add a filter policy: a file here implementing `HttpFilter`, and one line in
+//! `compile/policy.rs` that puts it in the chain.
 
 pub mod accept_encoding;
 pub mod access;
@@ -19,7 +21,7 @@ pub mod rewrite;
 use std::sync::Arc;
 use std::time::Duration;
 
-use config_store::annotations::HeaderControl;
+use crate::filter::FilterChain;
 
 use crate::upstream::UpstreamGroup;
 
@@ -27,27 +29,20 @@ use crate::upstream::UpstreamGroup;
 /// Ingress path; per-route state (rate-limit buckets) lives in its own `Arc`.
 #[derive(Debug, Default)]
 pub struct RoutePolicy {
-    /// CORS: preflight answers and response headers.
-    pub cors: Option<cors::CorsPolicy>,
+    /// The route's filters (IP access, rate limit, CORS, Wasm plugins, rewrite, header
+    /// control, mirror), in request order.
+    pub filters: FilterChain,
     /// `ssl-redirect`: plain-HTTP requests get a 308 to https.
     pub https_redirect: bool,
-    /// Path and Host rewriting.
-    pub rewrite: Option<rewrite::RewritePolicy>,
-    /// `whitelist-source-range`.
-    pub access: Option<access::SourceRangePolicy>,
     /// `higress.io/timeout`.
     pub timeout: Option<Duration>,
     /// `proxy-next-upstream*`.
     pub retry: Option<retry::RetryPolicy>,
-    /// `route-limit-*`.
+    /// `route-limit-*` (also in `filters`; kept to show which bucket the route uses).
     pub rate_limit: Option<Arc<rate_limit::TokenBucket>>,
     /// `default-backend`: where requests go when the upstream is unavailable (or answers one
     /// of `fallback_statuses`).
     pub fallback: Option<Arc<UpstreamGroup>>,
     /// `custom-http-errors`.
     pub fallback_statuses: Vec<u16>,
-    /// `mirror-*`.
-    pub mirror: Option<mirror::MirrorPolicy>,
-    /// Request/response header edits.
-    pub headers: Option<HeaderControl>,
 }

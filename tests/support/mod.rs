@@ -20,6 +20,7 @@ pub mod https_echo;
 pub mod installer;
 pub mod load;
 pub mod otlp;
+pub mod plugins;
 pub mod ports;
 pub mod process;
 pub mod raw_tcp;

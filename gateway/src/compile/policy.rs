@@ -8,8 +8,10 @@ use config_store::snapshot::IngressEntry;
 use regex::Regex;
 
 use super::Compiler;
+use crate::filter::{FilterChain, HttpFilter};
 use crate::policy::access::SourceRangePolicy;
 use crate::policy::cors::CorsPolicy;
+use crate::policy::header_ops::HeaderControlFilter;
 use crate::policy::mirror::MirrorPolicy;
 use crate::policy::rate_limit::BucketKey;
 use crate::policy::redirect::RedirectTo;
@@ -38,6 +40,7 @@ impl Compiler<'_> {
     ) -> RoutePolicy {
         let a = entry.annotations;
         let route_path = format!("{} {}", path.kind(), path.display_path());
+        let mut filters: Vec<Arc<dyn HttpFilter>> = Vec::new();
         let mut p = RoutePolicy {
             https_redirect: matches!(a.redirect, Some(Redirect::Https)),
             timeout: a.timeout.map(|t| t.0),
@@ -46,28 +49,33 @@ impl Compiler<'_> {
                 let key = BucketKey::new(&entry.ingress.metadata.name, host, &route_path, r);
                 self.discovery.rate_limits().bucket(key, r)
             }),
-            access: a
-                .source_range
-                .as_ref()
-                .map(|s| SourceRangePolicy::new(s.0.clone())),
-            headers: a.header_control.clone(),
             ..RoutePolicy::default()
         };
+        if let Some(s) = &a.source_range {
+            filters.push(Arc::new(SourceRangePolicy::new(s.0.clone())));
+        }
+        if let Some(bucket) = &p.rate_limit {
+            filters.push(bucket.clone());
+        }
         if let Some(c) = &a.cors {
-            p.cors = CorsPolicy::compile(c);
-            if p.cors.is_none() {
-                self.warn(
+            match CorsPolicy::compile(c) {
+                Some(cors) => filters.push(Arc::new(cors)),
+                None => self.warn(
                     entry,
                     "metadata.annotations",
                     "CORS values are not valid header values; CORS off",
-                );
+                ),
             }
         }
+        filters.extend(self.plugin_filters(entry, host));
         if let Some(rw) = &a.rewrite {
-            p.rewrite = Some(RewritePolicy {
+            filters.push(Arc::new(RewritePolicy {
                 path: path_rewrite(rw.path.as_deref(), rw.target.as_deref(), path),
                 host: rw.upstream_vhost.clone(),
-            });
+            }));
+        }
+        if let Some(hc) = &a.header_control {
+            filters.push(Arc::new(HeaderControlFilter(hc.clone())));
         }
         if let Some(f) = &a.fallback {
             let port = ServiceBackendPort::default();
@@ -100,7 +108,7 @@ impl Compiler<'_> {
                 Ok(spec) => {
                     let dest =
                         self.destination(100, "mirror".into(), spec, TargetOptions::default());
-                    p.mirror = Some(MirrorPolicy::new(dest.target, m.percentage));
+                    filters.push(Arc::new(MirrorPolicy::new(dest.target, m.percentage)));
                 }
                 Err(msg) => self.warn(
                     entry,
@@ -109,6 +117,7 @@ impl Compiler<'_> {
                 ),
             }
         }
+        p.filters = FilterChain::new(filters);
         p
     }
 }

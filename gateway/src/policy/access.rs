@@ -2,7 +2,14 @@
 
 use std::net::IpAddr;
 
+use async_trait::async_trait;
 use ipnet::IpNet;
+use pingora::proxy::Session;
+use pingora::Result;
+
+use crate::filter::{FilterState, Flow, HttpFilter};
+use crate::proxy::respond::{client_ip, respond};
+use crate::proxy::RequestCtx;
 
 /// Allowed client networks.
 #[derive(Debug, Clone)]
@@ -25,6 +32,28 @@ impl SourceRangePolicy {
             v4 => v4,
         };
         self.nets.iter().any(|n| n.contains(&ip))
+    }
+}
+
+// === impl HttpFilter for SourceRangePolicy ===
+
+#[async_trait]
+impl HttpFilter for SourceRangePolicy {
+    fn name(&self) -> &str {
+        "ip-access"
+    }
+
+    async fn request_filter(
+        &self,
+        session: &mut Session,
+        _ctx: &mut RequestCtx,
+        _state: &mut FilterState,
+    ) -> Result<Flow> {
+        if client_ip(session).is_some_and(|ip| self.allows(ip)) {
+            return Ok(Flow::Continue);
+        }
+        respond(session, 403, Vec::new(), "RBAC: access denied\n".into()).await?;
+        Ok(Flow::Responded)
     }
 }
 

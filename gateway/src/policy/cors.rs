@@ -1,9 +1,17 @@
 //! CORS as Envoy's filter does it for Higress: preflights are answered by the gateway,
 //! allowed origins are echoed on responses, disallowed origins get no CORS headers.
 
+use async_trait::async_trait;
 use config_store::annotations::Cors;
 use http::HeaderValue;
+use pingora::http::ResponseHeader;
+use pingora::proxy::Session;
+use pingora::Result;
 use regex::Regex;
+
+use crate::filter::{FilterState, Flow, HttpFilter};
+use crate::proxy::respond::respond;
+use crate::proxy::RequestCtx;
 
 /// A compiled CORS policy.
 #[derive(Debug)]
@@ -97,6 +105,60 @@ impl CorsPolicy {
             h.push(("access-control-expose-headers", e.clone()));
         }
         h
+    }
+}
+
+// === impl HttpFilter for CorsPolicy ===
+
+/// The allowed origin of this request, kept for the response (the filter's state).
+struct AllowedOrigin(HeaderValue);
+
+#[async_trait]
+impl HttpFilter for CorsPolicy {
+    fn name(&self) -> &str {
+        "cors"
+    }
+
+    async fn request_filter(
+        &self,
+        session: &mut Session,
+        _ctx: &mut RequestCtx,
+        state: &mut FilterState,
+    ) -> Result<Flow> {
+        let req = session.req_header();
+        let Some(origin) = req
+            .headers
+            .get(http::header::ORIGIN)
+            .filter(|o| o.to_str().is_ok_and(|o| self.allows(o)))
+        else {
+            return Ok(Flow::Continue);
+        };
+        let preflight = req.method == http::Method::OPTIONS
+            && req
+                .headers
+                .contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD);
+        if preflight {
+            let headers = self.preflight_headers(origin);
+            respond(session, 200, headers, String::new()).await?;
+            return Ok(Flow::Responded);
+        }
+        *state = Some(Box::new(AllowedOrigin(origin.clone())));
+        Ok(Flow::Continue)
+    }
+
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        resp: &mut ResponseHeader,
+        _ctx: &mut RequestCtx,
+        state: &mut FilterState,
+    ) -> Result<()> {
+        if let Some(AllowedOrigin(origin)) = state.as_ref().and_then(|s| s.downcast_ref()) {
+            for (name, value) in self.response_headers(origin) {
+                resp.insert_header(name, value)?;
+            }
+        }
+        Ok(())
     }
 }
 

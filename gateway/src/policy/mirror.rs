@@ -9,6 +9,14 @@ use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::upstream::Target;
+use async_trait::async_trait;
+use bytes::BytesMut;
+use pingora::http::RequestHeader;
+use pingora::proxy::Session;
+use pingora::Result;
+
+use crate::filter::{FilterState, HttpFilter};
+use crate::proxy::RequestCtx;
 
 /// Longest time a mirrored request may take before it is dropped.
 const MIRROR_TIMEOUT: Duration = Duration::from_secs(10);
@@ -77,6 +85,92 @@ impl MirrorPolicy {
                 Err(_) => tracing::debug!("mirror request timed out"),
             }
         });
+    }
+}
+
+// === impl HttpFilter for MirrorPolicy ===
+
+#[async_trait]
+impl HttpFilter for MirrorPolicy {
+    fn name(&self) -> &str {
+        "mirror"
+    }
+
+    /// Copies the first attempt's request as sent upstream; a request with a body is sent
+    /// once the body is complete (`request_body_filter`).
+    async fn upstream_request_filter(
+        &self,
+        _session: &mut Session,
+        upstream_request: &mut RequestHeader,
+        ctx: &mut RequestCtx,
+        state: &mut FilterState,
+    ) -> Result<()> {
+        if !ctx.is_first_attempt() || !self.sample() {
+            return Ok(());
+        }
+        let copy = MirrorRequest {
+            method: upstream_request.method.to_string(),
+            uri: upstream_request
+                .uri
+                .path_and_query()
+                .map_or("/".into(), |p| p.to_string()),
+            headers: upstream_request
+                .headers
+                .iter()
+                .filter(|(n, _)| !is_hop_by_hop(n.as_str()))
+                .map(|(n, v)| (n.as_str().to_string(), Bytes::copy_from_slice(v.as_bytes())))
+                .collect(),
+            host: ctx.host().to_owned(),
+            body: Bytes::new(),
+        };
+        let has_body = upstream_request
+            .headers
+            .contains_key(http::header::TRANSFER_ENCODING)
+            || upstream_request
+                .headers
+                .get(http::header::CONTENT_LENGTH)
+                .is_some_and(|v| v.as_bytes() != b"0");
+        if has_body {
+            *state = Some(Box::new(copy));
+        } else {
+            self.send(copy);
+        }
+        Ok(())
+    }
+
+    async fn request_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        _ctx: &mut RequestCtx,
+        state: &mut FilterState,
+    ) -> Result<()> {
+        let Some(copy) = state
+            .as_mut()
+            .and_then(|s| s.downcast_mut::<MirrorRequest>())
+        else {
+            return Ok(());
+        };
+        if let Some(chunk) = body {
+            if copy.body.len() + chunk.len() > MIRROR_BODY_LIMIT {
+                tracing::debug!("request body too large to mirror; copy dropped");
+                *state = None;
+                return Ok(());
+            }
+            let mut buf = BytesMut::from(&copy.body[..]);
+            buf.extend_from_slice(chunk);
+            copy.body = buf.freeze();
+        }
+        if end_of_stream {
+            if let Some(copy) = state
+                .take()
+                .and_then(|s| s.downcast::<MirrorRequest>().ok())
+            {
+                self.send(*copy);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -8,7 +8,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use config_store::annotations::RateLimit;
+use pingora::proxy::Session;
+
+use crate::filter::{FilterState, Flow, HttpFilter};
+use crate::proxy::respond::respond;
+use crate::proxy::RequestCtx;
 
 /// A token bucket; state packs `(fill epoch, tokens)` into one atomic word.
 #[derive(Debug)]
@@ -59,6 +65,28 @@ impl TokenBucket {
                 Err(actual) => current = actual,
             }
         }
+    }
+}
+
+// === impl HttpFilter for TokenBucket ===
+
+#[async_trait]
+impl HttpFilter for TokenBucket {
+    fn name(&self) -> &str {
+        "rate-limit"
+    }
+
+    async fn request_filter(
+        &self,
+        session: &mut Session,
+        _ctx: &mut RequestCtx,
+        _state: &mut FilterState,
+    ) -> pingora::Result<Flow> {
+        if self.try_acquire() {
+            return Ok(Flow::Continue);
+        }
+        respond(session, 429, Vec::new(), "local_rate_limited\n".into()).await?;
+        Ok(Flow::Responded)
     }
 }
 

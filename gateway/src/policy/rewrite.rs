@@ -2,7 +2,14 @@
 //! prefix (or the exact path); `rewrite-target` is a regex replace-all over the path whose
 //! pattern depends on the route's path type; `upstream-vhost` sets the Host.
 
+use async_trait::async_trait;
+use pingora::http::RequestHeader;
+use pingora::proxy::Session;
+use pingora::{Error, ErrorType, Result};
 use regex::Regex;
+
+use crate::filter::{FilterState, HttpFilter};
+use crate::proxy::RequestCtx;
 
 /// How the path changes.
 #[derive(Debug)]
@@ -38,6 +45,47 @@ pub struct RewritePolicy {
     pub path: Option<PathRewrite>,
     /// Host sent upstream.
     pub host: Option<String>,
+}
+
+// === impl HttpFilter for RewritePolicy ===
+
+#[async_trait]
+impl HttpFilter for RewritePolicy {
+    fn name(&self) -> &str {
+        "rewrite"
+    }
+
+    /// Skipped when a `custom-http-errors` fallback sends the request to `/`.
+    async fn upstream_request_filter(
+        &self,
+        _session: &mut Session,
+        upstream_request: &mut RequestHeader,
+        ctx: &mut RequestCtx,
+        _state: &mut FilterState,
+    ) -> Result<()> {
+        if ctx.is_status_fallback() {
+            return Ok(());
+        }
+        if let Some(path_rw) = &self.path {
+            if let Some(new_path) = path_rw.apply(upstream_request.uri.path()) {
+                let uri = match upstream_request.uri.query() {
+                    Some(q) => format!("{new_path}?{q}"),
+                    None => new_path,
+                };
+                let uri = uri.parse::<http::Uri>().map_err(|_| {
+                    Error::explain(
+                        ErrorType::InternalError,
+                        "rewritten path is not a valid URI",
+                    )
+                })?;
+                upstream_request.set_uri(uri);
+            }
+        }
+        if let Some(host) = &self.host {
+            upstream_request.insert_header(http::header::HOST, host.as_str())?;
+        }
+        Ok(())
+    }
 }
 
 // === impl PathRewrite ===

@@ -1,0 +1,427 @@
+//! End-to-end tests of Wasm plugins: real Higress plugins from the `gpustack-higress-plugins`
+//! wheel (`transformer`, `gpustack-ip-acl`, the Rust-SDK `ai-data-masking` rewriting a body)
+//! loaded unchanged by the proxy-wasm host, phase/priority order, failure handling
+//! (`failStrategy`) with trapping and looping WAT modules and a missing module, and a plugin
+//! configuration changed live under load.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use gantry_tests::backends::Backends;
+use gantry_tests::load::KeepAliveLoad;
+use gantry_tests::plugins::{
+    wat_append_header, wat_plugin, wat_request_headers, wheel_plugin, WasmPlugin,
+};
+use gantry_tests::{try_eventually, validate, ConfigDir, Gantry, Ingress, Path, DEADLINE};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const TRANSFORMER: (&str, &str) = ("transformer", "2.0.0");
+const IP_ACL: (&str, &str) = ("gpustack-ip-acl", "0.1.0");
+const DATA_MASKING: (&str, &str) = ("ai-data-masking", "2.0.3");
+
+fn route(name: &str, host: &str) -> Ingress {
+    Ingress::route(name, Some(host), Path::prefix("/"), "one.static")
+}
+
+/// A config dir with backend `one`, the given Ingresses and plugins.
+fn config(backends: &Backends, ingresses: &[Ingress], plugins: &[WasmPlugin]) -> ConfigDir {
+    let config = ConfigDir::new();
+    config.write_mcpbridge(&backends.registries());
+    for i in ingresses {
+        config.write_ingress(i);
+    }
+    for p in plugins {
+        config.write(&p.file_name(), &p.yaml());
+    }
+    config
+}
+
+fn transformer_config(value: &str) -> Value {
+    json!({
+        "reqRules": [
+            {"operate": "remove", "headers": [{"key": "x-drop"}]},
+            {"operate": "add", "headers": [{"key": "x-added", "value": value}],
+             "querys": [{"key": "plugin", "value": value}]}
+        ],
+        "respRules": [
+            {"operate": "add", "headers": [{"key": "x-resp", "value": value}]}
+        ]
+    })
+}
+
+/// What the echo backend saw of a request sent to `host`, and the reply's `x-resp`.
+async fn seen(gw: &Gantry, host: &str) -> Result<(Value, Option<String>), String> {
+    let reply = gw
+        .client()
+        .send(Method::GET, host, "/echo?a=1", &[("x-drop", "gone")], None)
+        .await?
+        .expect_backend("one")?;
+    let resp = reply
+        .headers
+        .get("x-resp")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    Ok((reply.json(), resp))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transformer_rewrites_headers_and_query_on_its_route_only() {
+    let backends = Backends::start(&["one"]);
+    let (name, version) = TRANSFORMER;
+    let plugin = WasmPlugin::file("transformer", &wheel_plugin(name, version))
+        .only_on("with-plugin", transformer_config("v1"));
+    let config = config(
+        &backends,
+        &[route("with-plugin", "a.test"), route("without", "b.test")],
+        &[plugin],
+    );
+    let out = validate(config.path());
+    assert_eq!(out.code(), Some(0), "validate: {}", out.combined());
+    let gw = Gantry::start(config).await;
+    gw.client().eventually_backend("b.test", "/", "one").await;
+
+    let (body, resp) = seen(&gw, "a.test").await.unwrap();
+    let headers = &body["headers"];
+    assert_eq!(headers["x-added"], "v1", "request header added: {body}");
+    assert!(
+        headers.get("x-drop").is_none(),
+        "request header removed: {body}"
+    );
+    assert_eq!(
+        body["args"]["plugin"], "v1",
+        "query parameter added: {body}"
+    );
+    assert_eq!(body["args"]["a"], "1", "existing query kept: {body}");
+    assert_eq!(resp.as_deref(), Some("v1"), "response header added");
+
+    let (body, resp) = seen(&gw, "b.test").await.unwrap();
+    assert!(
+        body["headers"].get("x-added").is_none(),
+        "other route untouched: {body}"
+    );
+    assert_eq!(
+        body["headers"]["x-drop"], "gone",
+        "other route untouched: {body}"
+    );
+    assert!(
+        body["args"].get("plugin").is_none(),
+        "other route untouched: {body}"
+    );
+    assert_eq!(resp, None, "other route's response untouched");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ip_acl_denies_a_cidr_and_passes_an_allowed_one() {
+    let backends = Backends::start(&["one"]);
+    let (name, version) = IP_ACL;
+    let plugin = WasmPlugin::file("gpustack-ip-acl", &wheel_plugin(name, version))
+        .set("phase", json!("AUTHN"))
+        .set("priority", json!(350))
+        .set(
+            "defaultConfig",
+            json!({"consumers": {
+                "denied": {"deniedCidrs": ["127.0.0.0/8"]},
+                "allowed": {"allowedCidrs": ["127.0.0.1/32"]},
+                "elsewhere": {"allowedCidrs": ["10.0.0.0/8"]}
+            }}),
+        );
+    let config = config(&backends, &[route("acl", "a.test")], &[plugin]);
+    let gw = Gantry::start(config).await;
+    gw.client().eventually_backend("a.test", "/", "one").await;
+    let as_consumer = |consumer: &'static str| {
+        let gw = &gw;
+        async move {
+            gw.client()
+                .send(
+                    Method::GET,
+                    "a.test",
+                    "/",
+                    &[("x-mse-consumer", consumer)],
+                    None,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let mut failures = Vec::new();
+    for (consumer, status) in [
+        ("denied", 403),
+        ("elsewhere", 403),
+        ("allowed", 200),
+        ("nobody", 200),
+    ] {
+        let reply = as_consumer(consumer).await;
+        if reply.status.as_u16() != status {
+            failures.push(format!(
+                "{consumer}: expected {status}, got {}",
+                reply.summary()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(
+        backends.get("one").requests().iter().all(|r| {
+            let c = r.headers.iter().find(|(k, _)| k == "x-mse-consumer");
+            !matches!(c.map(|(_, v)| v.as_str()), Some("denied" | "elsewhere"))
+        }),
+        "a denied request reached the backend"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trapping_looping_and_greedy_plugins_fail_open_or_closed() {
+    let backends = Backends::start(&["one"]);
+    let dir = tempfile::tempdir().unwrap();
+    let trap = wat_plugin(dir.path(), "trap", &wat_request_headers("unreachable"));
+    let looping = wat_plugin(
+        dir.path(),
+        "loop",
+        &wat_request_headers("(loop $forever (br $forever)) (i32.const 0)"),
+    );
+    // Grows memory until the host's limit stops it (a trap, not an abort of the gateway).
+    let grow = wat_plugin(
+        dir.path(),
+        "grow",
+        &wat_request_headers(
+            "(loop $more (br_if $more (i32.ne (memory.grow (i32.const 1024)) (i32.const -1)))) (i32.const 0)",
+        ),
+    );
+    let missing = dir.path().join("missing.wasm");
+    let mut plugins = Vec::new();
+    let mut ingresses = Vec::new();
+    for (name, path) in [
+        ("trap", &trap),
+        ("loop", &looping),
+        ("grow", &grow),
+        ("missing", &missing),
+    ] {
+        for strategy in ["FAIL_OPEN", "FAIL_CLOSE"] {
+            let ingress = format!("{name}-{}", &strategy[5..].to_lowercase());
+            ingresses.push(route(&ingress, &format!("{ingress}.test")));
+            plugins.push(
+                WasmPlugin::file(&ingress, path)
+                    .set("failStrategy", json!(strategy))
+                    .only_on(&ingress, json!({})),
+            );
+        }
+    }
+    ingresses.push(route("healthy", "healthy.test"));
+    let config = config(&backends, &ingresses, &plugins);
+    let out = validate(config.path());
+    assert_eq!(
+        out.code(),
+        Some(1),
+        "a missing module is an error: {}",
+        out.combined()
+    );
+    assert!(
+        out.combined().contains("WasmPlugin missing-open")
+            && out.combined().contains("missing.wasm"),
+        "the error names the plugin and its module: {}",
+        out.combined()
+    );
+    let gw = Gantry::start(config).await;
+    gw.client()
+        .eventually_backend("healthy.test", "/", "one")
+        .await;
+    let mut failures = Vec::new();
+    for round in 0..2 {
+        for (host, status) in [
+            ("trap-open.test", 200),
+            ("trap-close.test", 503),
+            ("loop-open.test", 200),
+            ("loop-close.test", 503),
+            ("grow-open.test", 200),
+            ("grow-close.test", 503),
+            ("missing-open.test", 200),
+            ("missing-close.test", 503),
+            ("healthy.test", 200),
+        ] {
+            let reply = gw.client().get(host, "/").await.unwrap();
+            if reply.status.as_u16() != status {
+                failures.push(format!(
+                    "round {round} {host}: expected {status}, got {}",
+                    reply.summary()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    let log = gw.log();
+    let trap_lines = log
+        .lines()
+        .filter(|l| l.contains("trap-close") && l.contains("VM recycled"))
+        .count();
+    assert_eq!(
+        trap_lines, 1,
+        "a VM failure is logged once per plugin at warn level:\n{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_config_changes_live_under_load_without_failures() {
+    let backends = Backends::start(&["one"]);
+    let (name, version) = TRANSFORMER;
+    let path = wheel_plugin(name, version);
+    let plugin = |value: &str| {
+        WasmPlugin::file("transformer", &path).only_on("live", transformer_config(value))
+    };
+    let config = config(&backends, &[route("live", "a.test")], &[plugin("v1")]);
+    let gw = Gantry::start(config).await;
+    let has = |value: &'static str| {
+        let gw = &gw;
+        async move {
+            let (body, _) = seen(gw, "a.test").await?;
+            if body["headers"]["x-added"] == value {
+                Ok(())
+            } else {
+                Err(format!("x-added is not {value}: {body}"))
+            }
+        }
+    };
+    try_eventually(DEADLINE, || has("v1")).await.unwrap();
+    let load = KeepAliveLoad::start(gw.http_port(), "a.test", 4, &["one"]);
+    load.wait_for_more(50).await;
+    for value in ["v2", "v3", "v4"] {
+        let p = plugin(value);
+        gw.config().write(&p.file_name(), &p.yaml());
+        try_eventually(DEADLINE, || has(value)).await.unwrap();
+        load.wait_for_more(50).await;
+    }
+    let report = load.stop().await;
+    report.assert_lossless("3 plugin config changes", 150);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_run_in_phase_then_priority_order() {
+    let backends = Backends::start(&["one"]);
+    let dir = tempfile::tempdir().unwrap();
+    // (name, phase, priority): expected order b (AUTHN 100), a (AUTHN 10), d (AUTHZ),
+    // s (STATS), c (UNSPECIFIED_PHASE, despite its high priority).
+    let specs = [
+        ("a", "AUTHN", 10),
+        ("b", "AUTHN", 100),
+        ("c", "UNSPECIFIED_PHASE", 1000),
+        ("d", "AUTHZ", 0),
+        ("s", "STATS", 5),
+    ];
+    let plugins: Vec<WasmPlugin> = specs
+        .iter()
+        .map(|(name, phase, priority)| {
+            let path = wat_plugin(dir.path(), name, &wat_append_header("x-order", name));
+            WasmPlugin::file(&format!("order-{name}"), &path)
+                .set("phase", json!(phase))
+                .set("priority", json!(priority))
+                .set("defaultConfig", json!({}))
+        })
+        .collect();
+    let config = config(&backends, &[route("ordered", "a.test")], &plugins);
+    let gw = Gantry::start(config).await;
+    let reply = gw.client().eventually_backend("a.test", "/", "one").await;
+    assert_eq!(
+        reply.json()["headers"]["x-order"],
+        "b, a, d, s, c",
+        "plugins ran in Higress order: {}",
+        reply.summary()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_sdk_plugin_rewrites_the_request_body() {
+    let backends = Backends::start(&["one"]);
+    let (name, version) = DATA_MASKING;
+    let plugin = WasmPlugin::file("ai-data-masking", &wheel_plugin(name, version)).set(
+        "defaultConfig",
+        json!({
+            "deny_openai": true,
+            "deny_words": [],
+            "replace_roles": [{"regex": "secret-[0-9]+", "type": "replace", "value": "****"}]
+        }),
+    );
+    let config = config(&backends, &[route("masked", "a.test")], &[plugin]);
+    let gw = Gantry::start(config).await;
+    gw.client().eventually_backend("a.test", "/", "one").await;
+    let body =
+        json!({"model": "m", "messages": [{"role": "user", "content": "my key is secret-12345"}]});
+    let reply = gw
+        .client()
+        .send(
+            Method::POST,
+            "a.test",
+            "/v1/chat/completions",
+            &[("content-type", "application/json")],
+            Some(body.to_string()),
+        )
+        .await
+        .unwrap()
+        .expect_backend("one")
+        .unwrap();
+    let seen: Value = serde_json::from_str(reply.json()["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        seen["messages"][0]["content"],
+        "my key is ****",
+        "the backend got the masked body: {}",
+        reply.summary()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_plugin_config_keeps_the_last_good_one() {
+    let backends = Backends::start(&["one"]);
+    let dir = tempfile::tempdir().unwrap();
+    // Accepts configurations shorter than 20 bytes, rejects longer ones.
+    let wat = wat_append_header("x-plugin", "ran").replace(
+        r#"(func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))"#,
+        r#"(func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.lt_u (local.get 1) (i32.const 20)))"#,
+    );
+    assert!(wat.contains("i32.lt_u"), "template changed: {wat}");
+    let path = wat_plugin(dir.path(), "picky", &wat);
+    let plugin = |config: Value| WasmPlugin::file("picky", &path).set("defaultConfig", config);
+    let config = config(&backends, &[route("kept", "a.test")], &[plugin(json!({}))]);
+    let gw = Gantry::start(config).await;
+    let reply = gw.client().eventually_backend("a.test", "/", "one").await;
+    assert_eq!(
+        reply.json()["headers"]["x-plugin"],
+        "ran",
+        "{}",
+        reply.summary()
+    );
+    let bad = plugin(json!({"a long configuration": "that the plugin rejects"}));
+    gw.config().write(&bad.file_name(), &bad.yaml());
+    try_eventually(DEADLINE, || async {
+        let log = gw.log();
+        if log.contains("proxy_on_configure rejected the plugin configuration")
+            && log.contains("keeping the last good version")
+        {
+            Ok(())
+        } else {
+            Err("no rejection in the log yet".to_string())
+        }
+    })
+    .await
+    .unwrap();
+    let reply = gw
+        .client()
+        .get("a.test", "/")
+        .await
+        .unwrap()
+        .expect_backend("one")
+        .unwrap();
+    assert_eq!(
+        reply.json()["headers"]["x-plugin"],
+        "ran",
+        "the last good version stays in force: {}",
+        reply.summary()
+    );
+    let out = validate(gw.config().path());
+    assert_eq!(
+        out.code(),
+        Some(1),
+        "validate reports the rejection: {}",
+        out.combined()
+    );
+    assert!(
+        out.combined().contains("WasmPlugin picky") && out.combined().contains("rejected"),
+        "{}",
+        out.combined()
+    );
+}
