@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use gantry_tests::config::mcpbridge;
 use gantry_tests::rnacos::NS;
-use gantry_tests::{ConfigDir, ConsoleClient, EchoServer, Gantry, Ingress, Registry, Rnacos};
+use gantry_tests::{ConfigDir, ConsoleClient, Gantry, Ingress, Rnacos};
 use reqwest::Method;
 use serde_json::json;
 
@@ -15,15 +14,7 @@ const CHANGE_DEADLINE: Duration = Duration::from_secs(1);
 #[tokio::test]
 async fn two_gateways_on_one_nacos_serve_a_change_within_a_second() {
     let nacos = Rnacos::start().await;
-    let one = EchoServer::start("one");
-    let two = EchoServer::start("two");
-    let registries = [
-        Registry::fixed("one", one.addr()),
-        Registry::fixed("two", two.addr()),
-    ];
-    nacos
-        .put_resource("mcpbridges", "default", &mcpbridge(&registries))
-        .await;
+    let (_one, _two) = nacos.put_two_backends().await;
     let route = |to: &str| Ingress::host_route("route-a", "a.com", to).yaml();
     nacos
         .put_resource("ingresses", "route-a", &route("one.static"))
@@ -83,15 +74,7 @@ async fn two_gateways_on_one_nacos_serve_a_change_within_a_second() {
 async fn a_console_change_on_one_gateway_is_served_by_the_other_within_a_second() {
     const PASSWORD: &str = "e2e-Console-pw";
     let nacos = Rnacos::start().await;
-    let one = EchoServer::start("one");
-    let two = EchoServer::start("two");
-    let registries = [
-        Registry::fixed("one", one.addr()),
-        Registry::fixed("two", two.addr()),
-    ];
-    nacos
-        .put_resource("mcpbridges", "default", &mcpbridge(&registries))
-        .await;
+    let (_one, _two) = nacos.put_two_backends().await;
     let (data_a, data_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = Gantry::builder()
         .config_arg(&nacos.config_url())

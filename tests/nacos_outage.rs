@@ -6,10 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use gantry_tests::config::mcpbridge;
-use gantry_tests::{
-    eventually, ConfigDir, EchoServer, Gantry, GantryBuilder, Ingress, Registry, Rnacos, DEADLINE,
-};
+use gantry_tests::{eventually, ConfigDir, Gantry, GantryBuilder, Ingress, Rnacos, DEADLINE};
 
 fn on_nacos(nacos: &Rnacos, data_home: &Path) -> GantryBuilder {
     Gantry::builder()
@@ -48,15 +45,7 @@ async fn store_state(gw: &Gantry, want: &'static str) -> serde_json::Value {
 #[tokio::test]
 async fn nacos_down_keeps_serving_a_restart_uses_the_local_snapshot_and_changes_apply_when_back() {
     let mut nacos = Rnacos::start().await;
-    let one = EchoServer::start("one");
-    let two = EchoServer::start("two");
-    let registries = [
-        Registry::fixed("one", one.addr()),
-        Registry::fixed("two", two.addr()),
-    ];
-    nacos
-        .put_resource("mcpbridges", "default", &mcpbridge(&registries))
-        .await;
+    let (_one, _two) = nacos.put_two_backends().await;
     let route = |to: &str| Ingress::host_route("route-a", "a.com", to).yaml();
     nacos
         .put_resource("ingresses", "route-a", &route("one.static"))

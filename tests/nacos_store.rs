@@ -21,15 +21,7 @@ fn on_nacos(nacos: &Rnacos, data_home: &tempfile::TempDir) -> GantryBuilder {
 #[tokio::test]
 async fn an_ingress_in_nacos_routes_reroutes_and_404s_when_deleted() {
     let nacos = Rnacos::start().await;
-    let one = EchoServer::start("one");
-    let two = EchoServer::start("two");
-    let registries = [
-        Registry::fixed("one", one.addr()),
-        Registry::fixed("two", two.addr()),
-    ];
-    nacos
-        .put_resource("mcpbridges", "default", &mcpbridge(&registries))
-        .await;
+    let (_one, _two) = nacos.put_two_backends().await;
     let route = |to: &str| Ingress::host_route("route-a", "a.com", to).yaml();
     nacos
         .put_resource("ingresses", "route-a", &route("one.static"))

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use config_store::{NacosOptions, NacosStore};
 use gantry_tests::config::mcpbridge;
 use gantry_tests::rnacos::NS;
-use gantry_tests::{free_port, Client, ConfigDir, EchoServer, Gantry, Ingress, Registry, Rnacos};
+use gantry_tests::{free_port, Client, ConfigDir, Gantry, Ingress, Registry, Rnacos};
 
 use crate::args::Args;
 use crate::rss::{mib, read_status};
@@ -27,15 +27,7 @@ pub async fn run(args: &Args) -> Result<String, String> {
     let runs = args.usize("runs", 10)?;
     let settle = args.duration("settle", Duration::from_secs(2))?;
     let nacos = Rnacos::start().await;
-    let one = EchoServer::start("one");
-    let two = EchoServer::start("two");
-    let registries = [
-        Registry::fixed("one", one.addr()),
-        Registry::fixed("two", two.addr()),
-    ];
-    nacos
-        .put_resource("mcpbridges", "default", &mcpbridge(&registries))
-        .await;
+    let (one, _two) = nacos.put_two_backends().await;
     let route = |to: &str| Ingress::host_route("route-a", "a.com", to).yaml();
     nacos
         .put_resource("ingresses", "route-a", &route("one.static"))

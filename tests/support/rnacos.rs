@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+use crate::config::{mcpbridge, Registry};
+use crate::echo::EchoServer;
 use crate::ports::free_port;
 
 /// How long one start may take to answer.
@@ -385,6 +387,20 @@ impl Rnacos {
             next = "EMPTY".into();
         }
         self.publish(NS, "DEFAULT_GROUP", &index_id, &next).await;
+    }
+
+    /// Starts echo backends `one` and `two` and writes McpBridge `default` with them as the
+    /// static registries `one.static` and `two.static`.
+    pub async fn put_two_backends(&self) -> (EchoServer, EchoServer) {
+        let one = EchoServer::start("one");
+        let two = EchoServer::start("two");
+        let registries = [
+            Registry::fixed("one", one.addr()),
+            Registry::fixed("two", two.addr()),
+        ];
+        self.put_resource("mcpbridges", "default", &mcpbridge(&registries))
+            .await;
+        (one, two)
     }
 
     /// Registers (or updates) a persistent instance of `service` in the public namespace
