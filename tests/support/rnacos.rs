@@ -27,6 +27,15 @@ pub const NS: &str = "higress-system";
 /// The admin user rnacos creates on its first start.
 pub const ADMIN: (&str, &str) = ("admin", "gantry-s3cret");
 
+/// The query naming one config.
+fn config_key(namespace: &str, group: &str, data_id: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("dataId", data_id.to_string()),
+        ("group", group.to_string()),
+        ("tenant", namespace.to_string()),
+    ]
+}
+
 /// A service instance as the naming API registers it.
 #[derive(Debug, Clone, Copy)]
 pub struct Instance {
@@ -203,16 +212,9 @@ impl Rnacos {
     /// Publishes and reads back a probe config in a namespace of its own, and checks the
     /// gRPC port accepts connections.
     async fn probe(&self) -> Result<(), String> {
-        let token = self.token().await?;
-        let mut form = vec![
-            ("dataId", "probe".to_string()),
-            ("group", "probe".to_string()),
-            ("tenant", "gantry-probe".to_string()),
-            ("content", "ok".to_string()),
-        ];
-        if let Some(t) = &token {
-            form.push(("accessToken", t.clone()));
-        }
+        let mut form = config_key("gantry-probe", "probe", "probe");
+        form.push(("content", "ok".to_string()));
+        let form = self.authed(form).await?;
         let resp = self
             .http
             .post(self.url("/nacos/v1/cs/configs"))
@@ -252,6 +254,17 @@ impl Rnacos {
             .ok_or_else(|| format!("login answered {body}"))
     }
 
+    /// `params` with an access token added when auth is on.
+    async fn authed(
+        &self,
+        mut params: Vec<(&'static str, String)>,
+    ) -> Result<Vec<(&'static str, String)>, String> {
+        if let Some(t) = self.token().await? {
+            params.push(("accessToken", t));
+        }
+        Ok(params)
+    }
+
     fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.http_port)
     }
@@ -278,16 +291,9 @@ impl Rnacos {
 
     /// Publishes a config through the HTTP open API, as a user in the Nacos console would.
     pub async fn publish(&self, namespace: &str, group: &str, data_id: &str, content: &str) {
-        let token = self.token().await.expect("login");
-        let mut form = vec![
-            ("dataId", data_id.to_string()),
-            ("group", group.to_string()),
-            ("tenant", namespace.to_string()),
-            ("content", content.to_string()),
-        ];
-        if let Some(t) = token {
-            form.push(("accessToken", t));
-        }
+        let mut form = config_key(namespace, group, data_id);
+        form.push(("content", content.to_string()));
+        let form = self.authed(form).await.expect("login");
         let body = send(|| self.http.post(self.url("/nacos/v1/cs/configs")).form(&form))
             .await
             .expect("publish")
@@ -299,15 +305,10 @@ impl Rnacos {
 
     /// Deletes a config through the HTTP open API.
     pub async fn remove(&self, namespace: &str, group: &str, data_id: &str) {
-        let token = self.token().await.expect("login");
-        let mut query = vec![
-            ("dataId", data_id.to_string()),
-            ("group", group.to_string()),
-            ("tenant", namespace.to_string()),
-        ];
-        if let Some(t) = token {
-            query.push(("accessToken", t));
-        }
+        let query = self
+            .authed(config_key(namespace, group, data_id))
+            .await
+            .expect("login");
         let resp = send(|| {
             self.http
                 .delete(self.url("/nacos/v1/cs/configs"))
@@ -335,15 +336,7 @@ impl Rnacos {
         group: &str,
         data_id: &str,
     ) -> Result<Option<String>, String> {
-        let token = self.token().await?;
-        let mut query = vec![
-            ("dataId", data_id.to_string()),
-            ("group", group.to_string()),
-            ("tenant", namespace.to_string()),
-        ];
-        if let Some(t) = token {
-            query.push(("accessToken", t));
-        }
+        let query = self.authed(config_key(namespace, group, data_id)).await?;
         let resp = send(|| {
             self.http
                 .get(self.url("/nacos/v1/cs/configs"))
@@ -423,8 +416,7 @@ impl Rnacos {
         group: &str,
         instance: &Instance,
     ) {
-        let token = self.token().await.expect("login");
-        let mut query = vec![
+        let query = vec![
             ("serviceName", service.to_string()),
             ("groupName", group.to_string()),
             ("ip", instance.addr.ip().to_string()),
@@ -434,9 +426,7 @@ impl Rnacos {
             ("healthy", "true".to_string()),
             ("ephemeral", "false".to_string()),
         ];
-        if let Some(t) = token {
-            query.push(("accessToken", t));
-        }
+        let query = self.authed(query).await.expect("login");
         let resp = send(|| {
             self.http
                 .request(method.clone(), self.url("/nacos/v1/ns/instance"))
