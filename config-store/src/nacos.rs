@@ -443,8 +443,10 @@ impl Inner {
             return;
         }
         for kind in ResourceKind::ALL {
+            // Nacos failing mid-way: stop, so the next re-list reports it without waiting out
+            // one timeout per kind.
             let Ok(current) = client.get(&layout::names_data_id(kind), NAMES_GROUP).await else {
-                continue;
+                break;
             };
             self.heal_names(client, kind, current.as_deref(), listed)
                 .await;
@@ -461,12 +463,35 @@ impl Inner {
         current: Option<&str>,
         listed: &[String],
     ) -> bool {
-        let of_kind = listed
+        let mut of_kind: Vec<String> = listed
             .iter()
             .filter(|id| matches!(layout::parse(id), DataId::Resource(k, _) if k == kind))
-            .cloned();
-        let want = NamesIndex::of(kind, of_kind);
+            .cloned()
+            .collect();
         let have = NamesIndex::parse(kind, current);
+        // An entry the listing lacks stays while its config exists: the listing may predate
+        // a write by another gateway, which must not be erased from the index.
+        let unlisted: Vec<String> = have
+            .data_ids()
+            .filter(|id| !of_kind.iter().any(|l| l == id))
+            .map(str::to_string)
+            .collect();
+        let mut reachable = true;
+        for id in unlisted {
+            if !reachable {
+                of_kind.push(id);
+                continue;
+            }
+            match client.get(&id, GROUP).await {
+                Ok(None) => {}
+                Ok(Some(_)) => of_kind.push(id),
+                Err(_) => {
+                    reachable = false;
+                    of_kind.push(id);
+                }
+            }
+        }
+        let want = NamesIndex::of(kind, of_kind);
         if have.same_entries(&want) || (current.is_none() && want.data_ids().next().is_none()) {
             return false;
         }
