@@ -223,6 +223,9 @@ impl NacosNaming {
             endpoints = target.endpoint_count(),
             "subscribed to Nacos service"
         );
+        // A dead entry under the same key (target dropped and made again before
+        // `forget_dropped` ran) is just replaced: its listener only holds a dead `Weak`, and
+        // unsubscribing it would end the server-side subscription the new listener shares.
         self.subs().insert(
             target.key().to_string(),
             Subscription {
