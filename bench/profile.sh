@@ -36,7 +36,9 @@ if ((${#need[@]})); then
   # policy-rc.d keeps Debian from starting nginx's system service.
   printf '#!/bin/sh\nexit 101\n' | "${sudo_[@]}" tee /usr/sbin/policy-rc.d >/dev/null
   "${sudo_[@]}" chmod +x /usr/sbin/policy-rc.d
-  DEBIAN_FRONTEND=noninteractive "${sudo_[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive "${sudo_[@]}" apt-get install -y -qq "${need[@]}" >/dev/null ||
+    { "${sudo_[@]}" apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive "${sudo_[@]}" apt-get install -y -qq "${need[@]}" >/dev/null; }
   "${sudo_[@]}" rm -f /usr/sbin/policy-rc.d
 fi
 
@@ -49,10 +51,11 @@ fi
 
 work=$(mktemp -d /tmp/gantry-profile.XXXX)
 pids=()
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  [[ ${KEEP_WORK:-0} == 1 ]] && log "kept $work" || rm -rf "$work"
+  if [[ ${KEEP_WORK:-0} == 1 ]]; then log "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -100,7 +103,7 @@ non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/wrk.txt")
 [[ -z $non2xx ]] || die "wrk saw $non2xx non-2xx responses"
 [[ ${requests:-0} -gt 0 ]] || die "no requests completed"
 
-dump=$(ls "$work"/cg.out.* 2>/dev/null | head -1)
+dump=$(find "$work" -maxdepth 1 -name 'cg.out.*' | head -1)
 [[ -n $dump ]] || die "callgrind wrote no dump"
 
 rc=0
