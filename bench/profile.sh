@@ -11,8 +11,8 @@
 #
 # Environment: GANTRY_BIN, DURATION (s of measured load, default 5), CONNS (default 10),
 # MAX_ALLOCS, MAX_INSTRUCTIONS, TOP (default 0), KEEP_WORK=1 keeps the temp dir.
-# Needs valgrind (callgrind_control), nginx and wrk; installs nginx-light and wrk from
-# Debian's packages when missing. tests/run.sh runs the guard with a debug build.
+# Needs valgrind (callgrind_control), nginx, wrk, openssl and curl; installs what is
+# missing from Debian's packages. tests/run.sh runs the guard with a debug build.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -29,6 +29,8 @@ need=()
 command -v valgrind >/dev/null || need+=(valgrind)
 command -v nginx >/dev/null || need+=(nginx-light)
 command -v wrk >/dev/null || need+=(wrk)
+command -v openssl >/dev/null || need+=(openssl)
+command -v curl >/dev/null || need+=(curl)
 if ((${#need[@]})); then
   log "installing ${need[*]}"
   sudo_=()
@@ -95,6 +97,10 @@ done
 # Warm-up outside the measurement: upstream connections, lazy statics, allocator caches.
 wrk -t1 -c"$conns" -d2s -H 'Host: bench.local' "$url" >/dev/null
 callgrind_control -i on "$vpid" >/dev/null
+# First the same time without load: what the process allocates in the background (timers,
+# threads) is subtracted, so the figure does not depend on how many requests fit the time.
+sleep "$duration"
+callgrind_control -d "$vpid" >/dev/null
 wrk -t1 -c"$conns" -d"${duration}s" -H 'Host: bench.local' "$url" >"$work/wrk.txt"
 callgrind_control -d "$vpid" >/dev/null
 callgrind_control -i off "$vpid" >/dev/null
@@ -103,11 +109,12 @@ non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/wrk.txt")
 [[ -z $non2xx ]] || die "wrk saw $non2xx non-2xx responses"
 [[ ${requests:-0} -gt 0 ]] || die "no requests completed"
 
-dump=$(find "$work" -maxdepth 1 -name 'cg.out.*' | head -1)
-[[ -n $dump ]] || die "callgrind wrote no dump"
+idle_dump=$work/cg.out.1
+dump=$work/cg.out.2
+[[ -f $idle_dump && -f $dump ]] || die "callgrind wrote no dumps"
 
 rc=0
-TOP=$top python3 - "$dump" "$requests" "${MAX_ALLOCS:-}" "${MAX_INSTRUCTIONS:-}" <<'EOF' || rc=$?
+TOP=$top python3 - "$dump" "$requests" "${MAX_ALLOCS:-}" "${MAX_INSTRUCTIONS:-}" "$idle_dump" <<'EOF' || rc=$?
 import os, re, sys
 top = int(os.environ.get("TOP", "0"))
 
@@ -118,44 +125,49 @@ max_ir = int(sys.argv[4]) if sys.argv[4] else None
 # _rjem_) and the C library's, for C code that allocates on its own.
 ALLOC = {"_rjem_malloc", "_rjem_mallocx", "_rjem_calloc", "malloc", "calloc"}
 REALLOC = {"_rjem_realloc", "_rjem_rallocx", "realloc"}
-RUST_ALLOC = {"__rust_alloc", "__rustc::__rust_alloc", "__rust_alloc_zeroed",
-              "__rustc::__rust_alloc_zeroed", "__rust_realloc", "__rustc::__rust_realloc"}
-names = {}
-calls = {}
+
+def read(path):
+    """Total instructions and the call graph (callee -> {caller: calls}) of one dump."""
+    names, edges = {}, {}
+    total, fn, cfn = 0, None, None
+
+    def name_of(spec):
+        m = re.match(r"\((\d+)\)(?: (.*))?", spec)
+        if not m:
+            return spec
+        if m.group(2) is not None:
+            names[m.group(1)] = m.group(2)
+        return names.get(m.group(1), "?")
+
+    with open(path, errors="replace") as f:
+        for line in f:
+            if line.startswith("summary:"):
+                total = int(line.split()[1])
+            elif line.startswith("fn="):
+                fn = name_of(line[3:].strip())
+            elif line.startswith("cfn="):
+                cfn = name_of(line[4:].strip())
+            elif line.startswith("calls=") and cfn is not None:
+                n = int(line[6:].split()[0])
+                e = edges.setdefault(cfn, {})
+                e[fn] = e.get(fn, 0) + n
+    return total, edges
+
+def count(edges, entries):
+    return sum(sum(edges.get(a, {}).values()) for a in entries)
+
+total, edges = read(dump)
+idle_total, idle_edges = read(sys.argv[5])
 callers = {}
-edges = {}  # callee -> {caller: calls}
-fn = None
-total = 0
-cfn = None
 
-def name_of(spec):
-    m = re.match(r"\((\d+)\)(?: (.*))?", spec)
-    if not m:
-        return spec
-    if m.group(2) is not None:
-        names[m.group(1)] = m.group(2)
-    return names.get(m.group(1), "?")
-
-with open(dump, errors="replace") as f:
-    for line in f:
-        if line.startswith("summary:"):
-            total = int(line.split()[1])
-        elif line.startswith("fn="):
-            fn = name_of(line[3:].strip())
-        elif line.startswith("cfn="):
-            cfn = name_of(line[4:].strip())
-        elif line.startswith("calls=") and cfn is not None:
-            n = int(line[6:].split()[0])
-            calls[cfn] = calls.get(cfn, 0) + n
-            e = edges.setdefault(cfn, {})
-            e[fn] = e.get(fn, 0) + n
-
-allocs = sum(calls.get(n, 0) for n in ALLOC)
-reallocs = sum(calls.get(n, 0) for n in REALLOC)
+allocs = count(edges, ALLOC) - count(idle_edges, ALLOC)
+reallocs = count(edges, REALLOC) - count(idle_edges, REALLOC)
+total -= idle_total
 print(f"requests profiled:        {requests}")
 print(f"instructions / request:   {total / requests:,.0f}")
 print(f"allocations / request:    {allocs / requests:.1f}")
 print(f"reallocations / request:  {reallocs / requests:.1f}")
+print(f"background, subtracted:   {count(idle_edges, ALLOC)} allocations in the same time without load")
 # Allocation sites: each allocator call is charged to the first caller up the call graph
 # that is not allocation plumbing (Vec/String/Box/hash map growth, the global allocator),
 # split among a wrapper's callers in proportion to their calls.
@@ -192,6 +204,6 @@ sys.exit(1 if failed else 0)
 EOF
 if ((top > 0)); then
   echo
-  callgrind_annotate --inclusive=no "$dump" 2>/dev/null | sed -n '/^Ir/,$p' | head -$((top + 6))
+  callgrind_annotate --inclusive=no "$dump" 2>/dev/null | sed -n '/^Ir/,$p' | head -$((top + 6)) || true
 fi
 exit $rc
