@@ -345,3 +345,34 @@ async fn auth_on_needs_the_credentials() {
         Err(StoreError::Backend { .. })
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_right_after_listening_is_heard() {
+    use config_store::nacos::client::NacosClient;
+    use config_store::nacos::watch::{config_listener, Event};
+    // The SDK registered a listener with the server in a task of its own, after `listen`
+    // returned: a change in between was never pushed (tests/nacos_instances.rs saw it as a
+    // console edit another gateway missed). Several rounds, since each is a race.
+    let nacos = Rnacos::start().await;
+    let client = NacosClient::connect(&options(&nacos)).await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for round in 0..50 {
+        let id = format!("ingresses.race-{round}");
+        nacos.publish(NS, NS, &id, "v: 1\n").await;
+        client.listen(&id, NS, config_listener(&tx)).await.unwrap();
+        client.publish(&id, NS, "v: 2\n", None).await.unwrap();
+        let heard = tokio::time::timeout(Duration::from_secs(2), async {
+            loop {
+                match rx.recv().await {
+                    Some(Event::Config {
+                        data_id, content, ..
+                    }) if data_id == id && content == "v: 2\n" => return,
+                    Some(_) => {}
+                    None => std::future::pending().await,
+                }
+            }
+        })
+        .await;
+        assert!(heard.is_ok(), "round {round}: the change was not pushed");
+    }
+}

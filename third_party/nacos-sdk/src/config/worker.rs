@@ -21,6 +21,8 @@ pub(crate) struct ConfigWorker {
     remote_client: Arc<NacosGrpcClient>,
     unified_cache: Arc<Cache<CacheData>>,
     config_filters: Arc<Vec<Box<dyn ConfigFilter>>>,
+    // Gantry patch: `add_listener` reports a change the server saw before it registered.
+    notify_change_tx: tokio::sync::mpsc::Sender<String>,
 }
 
 impl ConfigWorker {
@@ -85,7 +87,7 @@ impl ConfigWorker {
         crate::common::executor::spawn(Self::list_ensure_cache_data_newest(
             Arc::clone(&remote_client),
             Arc::clone(&unified_cache),
-            notify_change_tx_clone,
+            notify_change_tx_clone.clone(),
         ));
 
         Ok(Self {
@@ -93,6 +95,7 @@ impl ConfigWorker {
             remote_client,
             unified_cache,
             config_filters,
+            notify_change_tx: notify_change_tx_clone,
         })
     }
 }
@@ -315,6 +318,12 @@ impl ConfigWorker {
                     tracing::error!("get_config_inner_async, config_resp err={e:?}");
                 }
             }
+            // Gantry patch: the listener is in place before the entry is visible, and the
+            // listen request is awaited. Spawned, it reached the server after
+            // `add_listener` returned, and a change made between the read above and that
+            // registration was neither pushed nor reported (the answer, which lists it,
+            // was dropped): listeners missed it until the 60 s check.
+            cache_data.add_listener(listener);
             let req = ConfigBatchListenRequest::new(true).add_config_listen_context(
                 ConfigListenContext::new(
                     cache_data.data_id.clone(),
@@ -323,19 +332,20 @@ impl ConfigWorker {
                     cache_data.md5.clone(),
                 ),
             );
-            let remote_client_clone = self.remote_client.clone();
-            crate::common::executor::spawn(
-                async move {
-                    let _ = remote_client_clone
-                        .send_request::<ConfigBatchListenRequest, ConfigChangeBatchListenResponse>(
-                            req,
-                        )
-                        .await;
-                }
-                .in_current_span(),
-            );
             // Save to unified cache (will persist to disk)
             self.unified_cache.insert(group_key.clone(), cache_data);
+            let resp = self
+                .remote_client
+                .send_request::<ConfigBatchListenRequest, ConfigChangeBatchListenResponse>(req)
+                .in_current_span()
+                .await;
+            if let Ok(resp) = resp
+                && resp.is_success()
+                && resp.changed_configs.is_some_and(|changed| !changed.is_empty())
+            {
+                let _ = self.notify_change_tx.send(group_key).await;
+            }
+            return;
         }
         // Add listener to existing cache data
         if let Some(mut cache_ref_mut) = self.unified_cache.get_mut(&group_key) {
