@@ -31,7 +31,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use async_trait::async_trait;
 use bytes::Bytes;
 use config_store::annotations::LoadBalance;
 use http::HeaderValue;
@@ -88,7 +87,6 @@ fn retry_error(status: u16, why: &'static str) -> Box<Error> {
     e
 }
 
-#[async_trait]
 impl ProxyHttp for GatewayProxy {
     type CTX = RequestCtx;
 

@@ -27,6 +27,11 @@ use crate::utils::KVRef;
 pub(super) const MAX_HEADERS: usize = 256;
 
 pub(super) const INIT_HEADER_BUF_SIZE: usize = 4096;
+
+/// Gantry patch: room for headers added after parsing (a proxy's forwarding headers, a
+/// response's `Date`/`Server`), so a parsed header map and its case map need not regrow
+/// (they were built at exactly the parsed count).
+pub(super) const HEADER_HEADROOM: usize = 8;
 pub(super) const MAX_HEADER_SIZE: usize = 1048575;
 
 pub(crate) const BODY_BUF_LIMIT: usize = 1024 * 64;
