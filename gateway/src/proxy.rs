@@ -80,6 +80,18 @@ impl GatewayProxy {
     }
 }
 
+/// The request's host as sent: the URI's authority, else the `Host` header.
+fn raw_host(req: &RequestHeader) -> &str {
+    req.uri
+        .host()
+        .or_else(|| {
+            req.headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+        })
+        .unwrap_or("")
+}
+
 /// A status error that we decided to retry.
 fn retry_error(status: u16, why: &'static str) -> Box<Error> {
     let mut e = Error::explain(ErrorType::HTTPStatus(status), why);
@@ -162,17 +174,7 @@ impl ProxyHttp for GatewayProxy {
             return Ok(true);
         }
         let req = session.req_header();
-        let raw_host = req
-            .uri
-            .host()
-            .or_else(|| {
-                req.headers
-                    .get(http::header::HOST)
-                    .and_then(|h| h.to_str().ok())
-            })
-            .unwrap_or("")
-            .to_owned();
-        let host = normalize_host(&raw_host).into_owned();
+        let host = normalize_host(raw_host(req)).into_owned();
         let span = tracing::debug_span!("request", host = %host, path = %req.uri.path());
         let _enter = span.enter();
         let Some(id) = table.find_id(&host, req) else {
@@ -229,7 +231,7 @@ impl ProxyHttp for GatewayProxy {
         if let Some(to) = redirect {
             let req = session.req_header();
             let scheme = if is_tls(session) { "https" } else { "http" };
-            let location = to.location(scheme, &raw_host, req.uri.path(), req.uri.query());
+            let location = to.location(scheme, raw_host(req), req.uri.path(), req.uri.query());
             let location = HeaderValue::from_str(&location)
                 .map_err(|_| Error::explain(InternalError, "bad redirect location"))?;
             respond(

@@ -47,62 +47,64 @@ impl<SV> HttpServerApp for SV
 where
     SV: ServeHttp + Send + Sync,
 {
-    async fn process_new_http(
+    fn process_new_http(
         self: &Arc<Self>,
         mut http: ServerSession,
         shutdown: &ShutdownWatch,
-    ) -> Option<ReusedHttpStream> {
-        match http.read_request().await {
-            Ok(res) => match res {
-                false => {
-                    debug!("Failed to read request header");
+    ) -> impl std::future::Future<Output = Option<ReusedHttpStream>> + Send {
+        async move {
+            match http.read_request().await {
+                Ok(res) => match res {
+                    false => {
+                        debug!("Failed to read request header");
+                        return None;
+                    }
+                    true => {
+                        debug!("Successfully get a new request");
+                    }
+                },
+                Err(e) => {
+                    error!("HTTP server fails to read from downstream: {e}");
                     return None;
                 }
-                true => {
-                    debug!("Successfully get a new request");
+            }
+            trace!("{:?}", http.req_header());
+            if *shutdown.borrow() {
+                http.set_keepalive(None);
+            } else {
+                http.set_keepalive(Some(60));
+            }
+            let new_response = self.response(&mut http).await;
+            let (parts, body) = new_response.into_parts();
+            let resp_header: ResponseHeader = parts.into();
+            match http.write_response_header(Box::new(resp_header)).await {
+                Ok(()) => {
+                    debug!("HTTP response header done.");
                 }
-            },
-            Err(e) => {
-                error!("HTTP server fails to read from downstream: {e}");
-                return None;
+                Err(e) => {
+                    error!(
+                        "HTTP server fails to write to downstream: {e}, {}",
+                        http.request_summary()
+                    );
+                }
             }
-        }
-        trace!("{:?}", http.req_header());
-        if *shutdown.borrow() {
-            http.set_keepalive(None);
-        } else {
-            http.set_keepalive(Some(60));
-        }
-        let new_response = self.response(&mut http).await;
-        let (parts, body) = new_response.into_parts();
-        let resp_header: ResponseHeader = parts.into();
-        match http.write_response_header(Box::new(resp_header)).await {
-            Ok(()) => {
-                debug!("HTTP response header done.");
+            if !body.is_empty() {
+                // TODO: check if chunked encoding is needed
+                match http.write_response_body(body.into(), true).await {
+                    Ok(_) => debug!("HTTP response written."),
+                    Err(e) => error!(
+                        "HTTP server fails to write to downstream: {e}, {}",
+                        http.request_summary()
+                    ),
+                }
             }
-            Err(e) => {
-                error!(
-                    "HTTP server fails to write to downstream: {e}, {}",
-                    http.request_summary()
-                );
-            }
-        }
-        if !body.is_empty() {
-            // TODO: check if chunked encoding is needed
-            match http.write_response_body(body.into(), true).await {
-                Ok(_) => debug!("HTTP response written."),
-                Err(e) => error!(
-                    "HTTP server fails to write to downstream: {e}, {}",
-                    http.request_summary()
-                ),
-            }
-        }
-        let persistent_settings = HttpPersistentSettings::for_session(&http);
-        match http.finish().await {
-            Ok(c) => c.map(|s| ReusedHttpStream::from_reusable_stream(s, persistent_settings)),
-            Err(e) => {
-                error!("HTTP server fails to finish the request: {e}");
-                None
+            let persistent_settings = HttpPersistentSettings::for_session(&http);
+            match http.finish().await {
+                Ok(c) => c.map(|s| ReusedHttpStream::from_reusable_stream(s, persistent_settings)),
+                Err(e) => {
+                    error!("HTTP server fails to finish the request: {e}");
+                    None
+                }
             }
         }
     }
@@ -138,79 +140,81 @@ impl<SV> HttpServerApp for HttpServer<SV>
 where
     SV: ServeHttp + Send + Sync,
 {
-    async fn process_new_http(
+    fn process_new_http(
         self: &Arc<Self>,
         mut http: ServerSession,
         shutdown: &ShutdownWatch,
-    ) -> Option<ReusedHttpStream> {
-        match http.read_request().await {
-            Ok(res) => match res {
-                false => {
-                    debug!("Failed to read request header");
+    ) -> impl std::future::Future<Output = Option<ReusedHttpStream>> + Send {
+        async move {
+            match http.read_request().await {
+                Ok(res) => match res {
+                    false => {
+                        debug!("Failed to read request header");
+                        return None;
+                    }
+                    true => {
+                        debug!("Successfully get a new request");
+                    }
+                },
+                Err(e) => {
+                    error!("HTTP server fails to read from downstream: {e}");
                     return None;
                 }
-                true => {
-                    debug!("Successfully get a new request");
+            }
+            trace!("{:?}", http.req_header());
+            if *shutdown.borrow() {
+                http.set_keepalive(None);
+            } else {
+                http.set_keepalive(Some(60));
+            }
+            let mut module_ctx = self.modules.build_ctx();
+            let req = http.req_header_mut();
+            module_ctx.request_header_filter(req).await.ok()?;
+            let new_response = self.app.response(&mut http).await;
+            let (parts, body) = new_response.into_parts();
+            let mut resp_header: ResponseHeader = parts.into();
+            module_ctx
+                .response_header_filter(&mut resp_header, body.is_empty())
+                .await
+                .ok()?;
+    
+            let task = HttpTask::Header(Box::new(resp_header), body.is_empty());
+            trace!("{task:?}");
+    
+            match http.response_duplex_vec(vec![task]).await {
+                Ok(_) => {
+                    debug!("HTTP response header done.");
                 }
-            },
-            Err(e) => {
-                error!("HTTP server fails to read from downstream: {e}");
-                return None;
+                Err(e) => {
+                    error!(
+                        "HTTP server fails to write to downstream: {e}, {}",
+                        http.request_summary()
+                    );
+                }
             }
-        }
-        trace!("{:?}", http.req_header());
-        if *shutdown.borrow() {
-            http.set_keepalive(None);
-        } else {
-            http.set_keepalive(Some(60));
-        }
-        let mut module_ctx = self.modules.build_ctx();
-        let req = http.req_header_mut();
-        module_ctx.request_header_filter(req).await.ok()?;
-        let new_response = self.app.response(&mut http).await;
-        let (parts, body) = new_response.into_parts();
-        let mut resp_header: ResponseHeader = parts.into();
-        module_ctx
-            .response_header_filter(&mut resp_header, body.is_empty())
-            .await
-            .ok()?;
-
-        let task = HttpTask::Header(Box::new(resp_header), body.is_empty());
-        trace!("{task:?}");
-
-        match http.response_duplex_vec(vec![task]).await {
-            Ok(_) => {
-                debug!("HTTP response header done.");
-            }
-            Err(e) => {
-                error!(
+    
+            let mut body = Some(body.into());
+            module_ctx.response_body_filter(&mut body, true).ok()?;
+    
+            let task = HttpTask::Body(body, true);
+    
+            trace!("{task:?}");
+    
+            // TODO: check if chunked encoding is needed
+            match http.response_duplex_vec(vec![task]).await {
+                Ok(_) => debug!("HTTP response written."),
+                Err(e) => error!(
                     "HTTP server fails to write to downstream: {e}, {}",
                     http.request_summary()
-                );
+                ),
             }
-        }
-
-        let mut body = Some(body.into());
-        module_ctx.response_body_filter(&mut body, true).ok()?;
-
-        let task = HttpTask::Body(body, true);
-
-        trace!("{task:?}");
-
-        // TODO: check if chunked encoding is needed
-        match http.response_duplex_vec(vec![task]).await {
-            Ok(_) => debug!("HTTP response written."),
-            Err(e) => error!(
-                "HTTP server fails to write to downstream: {e}, {}",
-                http.request_summary()
-            ),
-        }
-        let persistent_settings = HttpPersistentSettings::for_session(&http);
-        match http.finish().await {
-            Ok(c) => c.map(|s| ReusedHttpStream::from_reusable_stream(s, persistent_settings)),
-            Err(e) => {
-                error!("HTTP server fails to finish the request: {e}");
-                None
+            let persistent_settings = HttpPersistentSettings::for_session(&http);
+            match http.finish().await {
+                Ok(c) => c.map(|s| ReusedHttpStream::from_reusable_stream(s, persistent_settings)),
+                Err(e) => {
+                    error!("HTTP server fails to finish the request: {e}");
+                    None
+                }
             }
         }
     }
