@@ -5,6 +5,7 @@
 
 use gantry_tests::scrape::{self, value};
 use gantry_tests::{eventually, ConfigDir, EchoServer, Gantry, Ingress, DEADLINE};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const FOO: &str = "foo.bar.com";
 const OK_SERIES: &str =
@@ -215,6 +216,25 @@ async fn tls_handshakes_are_counted_and_the_sni_is_logged() {
         (tls >= 1.0 && text.contains("route=\"secure\""))
             .then_some(())
             .ok_or(text)
+    })
+    .await;
+    // Plain HTTP on the HTTPS port is a failed handshake, counted once.
+    let failures = |text: &str| value(text, "gantry_tls_handshake_failures_total");
+    let before = failures(&scrape::scrape(gw.metrics_port()).await).expect("failures counted");
+    let mut plain = tokio::net::TcpStream::connect(("127.0.0.1", gw.https_port()))
+        .await
+        .unwrap();
+    plain
+        .write_all(b"GET / HTTP/1.1\r\nHost: secure.example.com\r\n\r\n")
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let _ = plain.read_to_end(&mut rest).await;
+    eventually(DEADLINE, || async {
+        let text = scrape::scrape(gw.metrics_port()).await;
+        (failures(&text) == Some(before + 1.0))
+            .then_some(())
+            .ok_or(format!("failures {:?}, before {before}", failures(&text)))
     })
     .await;
     let line = eventually(DEADLINE, || async {

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 const TRANSFORMER: (&str, &str) = ("transformer", "2.0.0");
 const IP_ACL: (&str, &str) = ("gpustack-ip-acl", "0.1.0");
 const DATA_MASKING: (&str, &str) = ("ai-data-masking", "2.0.3");
+const AI_STATISTICS: (&str, &str) = ("ai-statistics", "2.0.0");
 
 fn route(name: &str, host: &str) -> Ingress {
     Ingress::route(name, Some(host), Path::prefix("/"), "one.static")
@@ -425,3 +426,48 @@ async fn a_rejected_plugin_config_keeps_the_last_good_one() {
         out.combined()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_metrics_reach_the_metrics_port() {
+    let backends = Backends::start(&["one"]);
+    let (name, version) = AI_STATISTICS;
+    let plugin = WasmPlugin::file("ai-statistics", &wheel_plugin(name, version));
+    let config = config(&backends, &[route("stats", "s.test")], &[plugin]);
+    let gw = Gantry::builder().metrics(true).start(config).await;
+    gw.client().eventually_backend("s.test", "/", "one").await;
+    // An OpenAI chat completion as the upstream's answer: ai-statistics counts its tokens.
+    let completion = json!({
+        "id": "c1", "object": "chat.completion", "model": "m1",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}
+    })
+    .to_string();
+    let request = json!({"model": "m1", "messages": [{"role": "user", "content": "hi"}]});
+    let reply = gw
+        .client()
+        .send(
+            Method::POST,
+            "s.test",
+            "/v1/chat/completions",
+            &[("content-type", "application/json"), ("x-reply", &completion)],
+            Some(request.to_string()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.summary());
+    let input_tokens = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("gantry_wasm_plugin_counter{plugin=\"ai-statistics\",name=\"route.stats."))
+            .find(|l| l.contains(".model.m1.") && l.contains(".metric.input_token\"}"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+    };
+    try_eventually(DEADLINE, || async {
+        let text = gantry_tests::scrape::scrape(gw.metrics_port()).await;
+        (input_tokens(&text) == Some(3.0))
+            .then_some(())
+            .ok_or_else(|| format!("no input_token counter of 3 in\n{text}\n{}", gw.log()))
+    })
+    .await
+    .unwrap();
+}
+

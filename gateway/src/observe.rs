@@ -17,6 +17,7 @@ pub mod response_flags;
 pub mod shard;
 pub mod tls;
 pub mod trace;
+pub mod wasm;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};

@@ -117,6 +117,16 @@ impl PluginRegistry {
             .map_err(Clone::clone)
     }
 
+    /// The metrics each live plugin defined, by plugin name (sorted).
+    pub fn metrics(&self) -> Vec<(String, Vec<shared::MetricValue>)> {
+        let mut out: Vec<_> = lock(&self.runtimes)
+            .iter()
+            .map(|(name, rt)| (name.clone(), rt.shared().metrics()))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// Loads every plugin of a snapshot (`(plugin, source label)` pairs). Unchanged plugins
     /// keep their runtime; a plugin that fails keeps its last good one, if any.
     pub fn load<'a>(&self, plugins: impl Iterator<Item = &'a WasmPlugin>) -> Loaded {

@@ -23,6 +23,7 @@ struct Sources {
 fn scrape(sources: &Sources) -> String {
     let table = sources.gateway.table();
     let mut e = sources.gateway.observe().render(&table);
+    gateway::observe::wasm::render(&mut e, sources.gateway.discovery().plugins());
     config_gauges(&mut e, sources);
     e.finish()
 }

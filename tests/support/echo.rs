@@ -4,6 +4,7 @@
 //! header `x-echo-name: <name>` and a JSON body describing the request:
 //! `{"name", "method", "path", "query", "args", "headers", "body", "url", "origin"}`.
 //! Header names in `headers` are lower-cased; repeated headers are joined with `", "`.
+//! A request carrying `x-reply: <text>` gets `<text>` as its body instead.
 //!
 //! `/delay/<ms>` answers after `<ms>` milliseconds. `/hold/…` answers only once the test
 //! calls [`EchoServer::release`] (so "still waiting" is a fact, not a guess about time);
@@ -361,7 +362,12 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, state: Arc<St
         }
         let keep_alive = req.keep_alive();
         let status = fail.unwrap_or_else(|| status_for(&req.target));
-        let body = describe(&req, peer, &state.name).to_string();
+        // A request with `x-reply` gets that header's value as its body (an upstream's
+        // canned answer, e.g. an OpenAI completion for a plugin to read).
+        let body = match req.header("x-reply") {
+            Some(reply) => reply.to_owned(),
+            None => describe(&req, peer, &state.name).to_string(),
+        };
         let head_only = req.method.eq_ignore_ascii_case("HEAD");
         let payload = if head_only { &b""[..] } else { body.as_bytes() };
         let sent = write_response_len(

@@ -482,7 +482,7 @@ fn add_metrics(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         |c: C<'_>, id: i32, by: i64| {
             code((|| {
                 let m = c.data().shared.metric(id as u32).ok_or(Status::NotFound)?;
-                m.value.fetch_add(by, Ordering::Relaxed);
+                m.increment(by);
                 Ok(())
             })())
         },
@@ -493,7 +493,7 @@ fn add_metrics(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         |c: C<'_>, id: i32, value: i64| {
             code((|| {
                 let m = c.data().shared.metric(id as u32).ok_or(Status::NotFound)?;
-                m.value.store(value, Ordering::Relaxed);
+                m.record(value);
                 Ok(())
             })())
         },

@@ -3,7 +3,7 @@
 //! by plugins that use these calls.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// A metric a plugin defined (`proxy_define_metric`).
@@ -15,6 +15,50 @@ pub struct Metric {
     pub name: String,
     /// Current value (counter/gauge; last sample for a histogram).
     pub value: AtomicI64,
+    /// Sum of a histogram's samples.
+    sum: AtomicI64,
+    /// Number of a histogram's samples.
+    count: AtomicU64,
+}
+
+/// A metric's kind, as `proxy_define_metric` numbers it.
+pub const HISTOGRAM: i32 = 2;
+
+/// One metric's values at a scrape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricValue {
+    /// Name as the plugin gave it.
+    pub name: String,
+    /// 0 counter, 1 gauge, 2 histogram.
+    pub kind: i32,
+    /// Counter or gauge value; a histogram's last sample.
+    pub value: i64,
+    /// A histogram's sum of samples (0 otherwise).
+    pub sum: i64,
+    /// A histogram's number of samples (0 otherwise).
+    pub count: u64,
+}
+
+// === impl Metric ===
+
+impl Metric {
+    /// `proxy_record_metric`: sets a counter or gauge; adds a sample to a histogram.
+    pub fn record(&self, value: i64) {
+        self.value.store(value, Ordering::Relaxed);
+        if self.kind == HISTOGRAM {
+            self.sum.fetch_add(value, Ordering::Relaxed);
+            self.count.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// `proxy_increment_metric`: adds to a counter or gauge (a histogram takes a sample).
+    pub fn increment(&self, by: i64) {
+        if self.kind == HISTOGRAM {
+            self.record(by);
+        } else {
+            self.value.fetch_add(by, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Shared data, queues and metrics of one plugin.
@@ -114,6 +158,8 @@ impl SharedState {
             kind,
             name: name.to_owned(),
             value: AtomicI64::new(0),
+            sum: AtomicI64::new(0),
+            count: AtomicU64::new(0),
         }));
         m.len() as u32
     }
@@ -124,11 +170,40 @@ impl SharedState {
         m.get((id as usize).checked_sub(1)?).cloned()
     }
 
-    /// All metrics with their current values (for Gantry's metrics export).
-    pub fn metrics(&self) -> Vec<(String, i32, i64)> {
+    /// All metrics with their current values, in definition order (for the metrics port).
+    pub fn metrics(&self) -> Vec<MetricValue> {
         lock(&self.metrics)
             .iter()
-            .map(|m| (m.name.clone(), m.kind, m.value.load(Ordering::Relaxed)))
+            .map(|m| MetricValue {
+                name: m.name.clone(),
+                kind: m.kind,
+                value: m.value.load(Ordering::Relaxed),
+                sum: m.sum.load(Ordering::Relaxed),
+                count: m.count.load(Ordering::Relaxed),
+            })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_keep_sum_and_count_counters_add() {
+        let s = SharedState::default();
+        let c = s.define_metric(0, "c");
+        let h = s.define_metric(HISTOGRAM, "h");
+        assert_eq!(s.define_metric(0, "c"), c, "defined once");
+        for v in [3, 5] {
+            s.metric(c).unwrap().increment(v);
+            s.metric(h).unwrap().record(v);
+        }
+        let values = s.metrics();
+        assert_eq!((values[0].value, values[0].count), (8, 0));
+        assert_eq!(
+            (values[1].value, values[1].sum, values[1].count),
+            (5, 8, 2)
+        );
     }
 }

@@ -97,6 +97,20 @@ pub use crate::protocols::tls::ALPN;
 use crate::protocols::GetSocketDigest;
 pub use l4::{ServerAddress, TcpSocketOptions};
 
+/// Gantry patch: downstream handshakes (TLS, or a pre-handshake callback) that failed or
+/// timed out, process-wide, so an application can export the count.
+static HANDSHAKE_FAILURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Counts one failed downstream handshake.
+pub(crate) fn note_handshake_failure() {
+    HANDSHAKE_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Downstream handshakes that failed or timed out since the process started.
+pub fn handshake_failures() -> u64 {
+    HANDSHAKE_FAILURES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The APIs to customize things like certificate during TLS server side handshake
 #[async_trait]
 pub trait TlsAccept {

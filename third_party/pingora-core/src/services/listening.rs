@@ -356,6 +356,7 @@ impl<A: ServerApp + Send + Sync + 'static> Service<A> {
                         Self::handle_event(io, app, shutdown).await
                     }
                     Err(e) => {
+                        crate::listeners::note_handshake_failure();
                         // TODO: Maybe IOApp trait needs a fn to handle/filter out this error
                         if let Some(addr) = peer_addr {
                             error!("Downstream handshake error from {}: {e}", addr);
@@ -366,6 +367,7 @@ impl<A: ServerApp + Send + Sync + 'static> Service<A> {
                 }
             }
             Err(_) => {
+                crate::listeners::note_handshake_failure();
                 error!("Downstream handshake timeout");
             }
         }
