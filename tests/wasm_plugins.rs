@@ -449,7 +449,10 @@ async fn plugin_metrics_reach_the_metrics_port() {
             Method::POST,
             "s.test",
             "/v1/chat/completions",
-            &[("content-type", "application/json"), ("x-reply", &completion)],
+            &[
+                ("content-type", "application/json"),
+                ("x-reply", &completion),
+            ],
             Some(request.to_string()),
         )
         .await
@@ -457,7 +460,11 @@ async fn plugin_metrics_reach_the_metrics_port() {
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.summary());
     let input_tokens = |text: &str| {
         text.lines()
-            .filter(|l| l.starts_with("gantry_wasm_plugin_counter{plugin=\"ai-statistics\",name=\"route.stats."))
+            .filter(|l| {
+                l.starts_with(
+                    "gantry_wasm_plugin_counter{plugin=\"ai-statistics\",name=\"route.stats.",
+                )
+            })
             .find(|l| l.contains(".model.m1.") && l.contains(".metric.input_token\"}"))
             .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
     };
@@ -470,4 +477,3 @@ async fn plugin_metrics_reach_the_metrics_port() {
     .await
     .unwrap();
 }
-

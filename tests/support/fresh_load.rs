@@ -37,7 +37,10 @@ impl FreshConnectionLoad {
                             Ok(()) => {
                                 ok.fetch_add(1, Ordering::SeqCst);
                             }
-                            Err(e) => failures.lock().unwrap_or_else(|e| e.into_inner()).push(e),
+                            Err(e) => failures
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .push(format!("{e} (at {})", wall_clock())),
                         }
                     }
                 })
@@ -92,4 +95,20 @@ async fn one(port: u16, host: &str, backend: &str) -> Result<(), String> {
         .await?;
     let reply = http.read_reply().await?;
     reply.expect_backend(backend).map(|_| ())
+}
+
+/// Now as UTC seconds of the day with microseconds (`HH:MM:SS.ffffff`), to line a failure
+/// up with the gateway's log.
+fn wall_clock() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs() % 86_400;
+    format!(
+        "{:02}:{:02}:{:02}.{:06}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        now.subsec_micros()
+    )
 }

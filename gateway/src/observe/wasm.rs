@@ -26,16 +26,32 @@ fn write(e: &mut Exposition, metrics: &[(String, Vec<MetricValue>)]) {
         })
     };
     for (kind, family, help) in [
-        (0, COUNTER, "Counters Wasm plugins defined, by plugin and metric name."),
-        (1, GAUGE, "Gauges Wasm plugins defined, by plugin and metric name."),
+        (
+            0,
+            COUNTER,
+            "Counters Wasm plugins defined, by plugin and metric name.",
+        ),
+        (
+            1,
+            GAUGE,
+            "Gauges Wasm plugins defined, by plugin and metric name.",
+        ),
     ] {
         if of_kind(kind).next().is_none() {
             continue;
         }
-        let k = if kind == 0 { Kind::Counter } else { Kind::Gauge };
+        let k = if kind == 0 {
+            Kind::Counter
+        } else {
+            Kind::Gauge
+        };
         e.family(family, k, help);
         for (plugin, m) in of_kind(kind) {
-            e.sample(family, &[("plugin", plugin), ("name", &m.name)], m.value as f64);
+            e.sample(
+                family,
+                &[("plugin", plugin), ("name", &m.name)],
+                m.value as f64,
+            );
         }
     }
     if of_kind(HISTOGRAM).next().is_some() {

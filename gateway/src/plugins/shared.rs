@@ -201,9 +201,6 @@ mod tests {
         }
         let values = s.metrics();
         assert_eq!((values[0].value, values[0].count), (8, 0));
-        assert_eq!(
-            (values[1].value, values[1].sum, values[1].count),
-            (5, 8, 2)
-        );
+        assert_eq!((values[1].value, values[1].sum, values[1].count), (5, 8, 2));
     }
 }
