@@ -236,7 +236,16 @@ fi
 # === back up (update), then install ===
 if [ "$update" = 1 ]; then
   backup="$(dirname "$dir")/gantry_backup_$(date +%Y%m%d%H%M%S).tar.gz"
-  tar -czf "$backup" -C "$(dirname "$dir")" --exclude "$(basename "$dir")/run" "$(basename "$dir")"
+  # A running gateway keeps writing its logs: GNU tar then warns "file changed as we read
+  # it" and exits 1 with the archive complete (the log as far as it was read); 2 is fatal.
+  tar_quiet=""
+  tar --version 2>/dev/null | grep -q "GNU tar" && tar_quiet="--warning=no-file-changed"
+  tar_rc=0
+  # shellcheck disable=SC2086
+  tar -czf "$backup" $tar_quiet -C "$(dirname "$dir")" --exclude "$(basename "$dir")/run" "$(basename "$dir")" || tar_rc=$?
+  if [ "$tar_rc" -ne 0 ] && { [ -z "$tar_quiet" ] || [ "$tar_rc" -ne 1 ]; }; then
+    die "Could not back up $dir to $backup (tar exited $tar_rc); nothing was changed."
+  fi
   echo "The current version is packed here: $backup"
 fi
 mkdir -p "$dir/bin" "$dir/logs" "$dir/run" "$dir/data"

@@ -143,7 +143,11 @@ async fn status_tells_a_crash_and_startup_reports_a_gateway_that_exits() {
     assert!(up.stderr.contains("already in use"), "{}", up.combined());
 }
 
-#[tokio::test]
+// Two workers: the installer runs as a blocking child process (`block_in_place` below)
+// while the load's clients keep going on the other worker. On a single-threaded test
+// runtime they froze mid-request for the whole update, so a connection opened just before
+// it sat unused for seconds and was closed as idle when the old process stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn update_keeps_config_backs_up_and_swaps_a_running_gateway_under_load() {
     let httpbin = EchoServer::start("httpbin");
     let config = ConfigDir::quickstart("127.0.0.1", httpbin.port());
@@ -170,7 +174,7 @@ async fn update_keeps_config_backs_up_and_swaps_a_running_gateway_under_load() {
     load.wait_for_more(200).await;
     let dir = inst.dir().display().to_string();
     let bin = gantry_tests::gantry_bin().display().to_string();
-    let update = inst.get_gantry(&[&dir, "-u", "--binary", &bin]);
+    let update = tokio::task::block_in_place(|| inst.get_gantry(&[&dir, "-u", "--binary", &bin]));
     assert_eq!(update.code(), Some(0), "{}", update.combined());
     assert!(
         update

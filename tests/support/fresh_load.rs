@@ -90,11 +90,17 @@ async fn one(port: u16, host: &str, backend: &str) -> Result<(), String> {
     let tcp = TcpStream::connect(("127.0.0.1", port))
         .await
         .map_err(|e| format!("connect: {e}"))?;
+    let connected = wall_clock();
+    let local = tcp.local_addr().map(|a| a.port()).unwrap_or(0);
     let mut http = Http1::new(tcp);
-    http.send_head("GET", host, "/", &[("connection", "close")])
-        .await?;
-    let reply = http.read_reply().await?;
-    reply.expect_backend(backend).map(|_| ())
+    let answer = async {
+        http.send_head("GET", host, "/", &[("connection", "close")])
+            .await?;
+        http.read_reply().await?.expect_backend(backend).map(|_| ())
+    };
+    answer
+        .await
+        .map_err(|e| format!("{e} (from port {local}, connected at {connected})"))
 }
 
 /// Now as UTC seconds of the day with microseconds (`HH:MM:SS.ffffff`), to line a failure
