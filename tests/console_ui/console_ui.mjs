@@ -137,6 +137,9 @@ try {
 
   // A service source for the backend (static addresses).
   await page.getByRole('link', { name: 'Service sources' }).click();
+  // Each page has a `Name` field: wait for the new page before filling, or the fill can
+  // land in the page being left.
+  await page.getByRole('button', { name: 'Add service source' }).waitFor();
   await page.getByLabel('Name', { exact: true }).fill('backend');
   await page.getByLabel('Type').selectOption('static');
   await page.getByLabel('Domain / addresses').fill(`127.0.0.1:${backendPort}`);
@@ -146,6 +149,7 @@ try {
 
   // A domain.
   await page.getByRole('link', { name: 'Domains' }).click();
+  await page.getByRole('button', { name: 'Add domain' }).waitFor();
   await page.getByLabel('Name', { exact: true }).fill('app.test');
   await page.getByRole('button', { name: 'Add domain' }).click();
   await page.getByRole('cell', { name: 'app.test', exact: true }).waitFor();
@@ -155,6 +159,7 @@ try {
   // A route: first with an empty path, which the API rejects; the error shows by the field.
   await page.getByRole('link', { name: 'Routes', exact: true }).click();
   await page.getByRole('link', { name: 'New route' }).click();
+  await page.getByRole('button', { name: 'Create route' }).waitFor();
   await page.getByLabel('Name', { exact: true }).fill('hello');
   await page.getByLabel('app.test').check();
   await page.getByLabel('Path', { exact: true }).fill('');
