@@ -362,8 +362,7 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, state: Arc<St
         }
         let keep_alive = req.keep_alive();
         let status = fail.unwrap_or_else(|| status_for(&req.target));
-        // A request with `x-reply` gets that header's value as its body (an upstream's
-        // canned answer, e.g. an OpenAI completion for a plugin to read).
+        // `x-reply`: a canned upstream answer (see the module doc).
         let body = match req.header("x-reply") {
             Some(reply) => reply.to_owned(),
             None => describe(&req, peer, &state.name).to_string(),

@@ -3,11 +3,9 @@
 //! (Envoy's `wasmcustom.` stats carry the name in the series name instead).
 
 use super::exposition::{Exposition, Kind};
-use crate::plugins::shared::{MetricValue, HISTOGRAM};
+use crate::plugins::shared::{MetricValue, COUNTER, GAUGE, HISTOGRAM};
 use crate::plugins::PluginRegistry;
 
-const COUNTER: &str = "gantry_wasm_plugin_counter";
-const GAUGE: &str = "gantry_wasm_plugin_gauge";
 const SUMMARY: &str = "gantry_wasm_plugin_histogram";
 
 /// Writes every live plugin's metrics.
@@ -25,46 +23,38 @@ fn write(e: &mut Exposition, metrics: &[(String, Vec<MetricValue>)]) {
                 .map(move |m| (plugin.as_str(), m))
         })
     };
-    for (kind, family, help) in [
+    let families = [
         (
-            0,
             COUNTER,
-            "Counters Wasm plugins defined, by plugin and metric name.",
+            "gantry_wasm_plugin_counter",
+            Kind::Counter,
+            "Counters",
         ),
-        (
-            1,
-            GAUGE,
-            "Gauges Wasm plugins defined, by plugin and metric name.",
-        ),
-    ] {
+        (GAUGE, "gantry_wasm_plugin_gauge", Kind::Gauge, "Gauges"),
+    ];
+    for (kind, family, family_kind, what) in families {
         if of_kind(kind).next().is_none() {
             continue;
         }
-        let k = if kind == 0 {
-            Kind::Counter
-        } else {
-            Kind::Gauge
-        };
-        e.family(family, k, help);
+        let help = format!("{what} Wasm plugins defined, by plugin and metric name.");
+        e.family(family, family_kind, &help);
         for (plugin, m) in of_kind(kind) {
-            e.sample(
-                family,
-                &[("plugin", plugin), ("name", &m.name)],
-                m.value as f64,
-            );
+            let labels = [("plugin", plugin), ("name", m.name.as_str())];
+            e.sample(family, &labels, m.value as f64);
         }
     }
-    if of_kind(HISTOGRAM).next().is_some() {
-        e.family(
-            SUMMARY,
-            Kind::Summary,
-            "Histograms Wasm plugins defined: sum and count of their samples.",
-        );
-        for (plugin, m) in of_kind(HISTOGRAM) {
-            let labels = [("plugin", plugin), ("name", m.name.as_str())];
-            e.sample(&format!("{SUMMARY}_sum"), &labels, m.sum as f64);
-            e.sample(&format!("{SUMMARY}_count"), &labels, m.count as f64);
-        }
+    if of_kind(HISTOGRAM).next().is_none() {
+        return;
+    }
+    e.family(
+        SUMMARY,
+        Kind::Summary,
+        "Histograms Wasm plugins defined: sum and count of their samples.",
+    );
+    for (plugin, m) in of_kind(HISTOGRAM) {
+        let labels = [("plugin", plugin), ("name", m.name.as_str())];
+        e.sample(&format!("{SUMMARY}_sum"), &labels, m.sum as f64);
+        e.sample(&format!("{SUMMARY}_count"), &labels, m.count as f64);
     }
 }
 
@@ -90,8 +80,8 @@ mod tests {
             &[(
                 "ai-statistics".into(),
                 vec![
-                    metric("route.r.metric.input_token", 0, 3, 0, 0),
-                    metric("queue", 1, -2, 0, 0),
+                    metric("route.r.metric.input_token", COUNTER, 3, 0, 0),
+                    metric("queue", GAUGE, -2, 0, 0),
                     metric("latency", HISTOGRAM, 7, 12, 2),
                 ],
             )],

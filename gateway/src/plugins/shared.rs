@@ -21,7 +21,11 @@ pub struct Metric {
     count: AtomicU64,
 }
 
-/// A metric's kind, as `proxy_define_metric` numbers it.
+/// Metric kinds, as `proxy_define_metric` numbers them.
+pub const COUNTER: i32 = 0;
+/// See [`COUNTER`].
+pub const GAUGE: i32 = 1;
+/// See [`COUNTER`].
 pub const HISTOGRAM: i32 = 2;
 
 /// One metric's values at a scrape.
@@ -192,9 +196,9 @@ mod tests {
     #[test]
     fn histograms_keep_sum_and_count_counters_add() {
         let s = SharedState::default();
-        let c = s.define_metric(0, "c");
+        let c = s.define_metric(COUNTER, "c");
         let h = s.define_metric(HISTOGRAM, "h");
-        assert_eq!(s.define_metric(0, "c"), c, "defined once");
+        assert_eq!(s.define_metric(COUNTER, "c"), c, "defined once");
         for v in [3, 5] {
             s.metric(c).unwrap().increment(v);
             s.metric(h).unwrap().record(v);

@@ -7,6 +7,8 @@ use std::net::IpAddr;
 use http::HeaderValue;
 use pingora::prelude::*;
 
+use super::respond::is_tls;
+
 /// Longest text form of an IP address (IPv6 with an embedded IPv4 part).
 const MAX_IP_TEXT: usize = 45;
 
@@ -42,11 +44,7 @@ pub fn add_forwarding_headers(
             req.insert_header("x-real-ip", real)?;
         }
     }
-    let proto = if session
-        .digest()
-        .and_then(|d| d.ssl_digest.as_ref())
-        .is_some()
-    {
+    let proto = if is_tls(session) {
         HeaderValue::from_static("https")
     } else {
         HeaderValue::from_static("http")
