@@ -491,28 +491,18 @@ spec:
     }
 
     #[test]
-    fn wasm_plugins_from_urls_not_loadable_yet_are_not_enforced_errors() {
-        let errors = check(
-            ResourceKind::WasmPlugin,
-            r#"
-kind: WasmPlugin
-spec:
-  url: oci://higress-registry.cn-hangzhou.cr.aliyuncs.com/plugins/key-auth:1.0.0
-  defaultConfig: {consumers: []}
-  matchRules:
-  - ingress: [higress-system/route-a]
-    config: {allow: [consumer1]}
-  - domain: [api.example.com]
-    configDisable: true
-    config: {}
-"#,
-        );
-        assert_eq!(
-            errors,
-            vec![
-                r#"error: f.yaml: WasmPlugin r: spec.url: not enforced: Gantry loads plugins from file:// urls only so far, so plugin "r" from "oci://higress-registry.cn-hangzhou.cr.aliyuncs.com/plugins/key-auth:1.0.0" would not apply to every route (global config), Ingress higress-system/route-a"#
-            ]
-        );
+    fn wasm_plugins_from_http_and_oci_urls_are_accepted() {
+        for url in [
+            "oci://higress-registry.cn-hangzhou.cr.aliyuncs.com/plugins/key-auth:1.0.0",
+            "higress-registry.cn-hangzhou.cr.aliyuncs.com/plugins/key-auth:1.0.0",
+            "http://plugin-server:8080/plugins/key-auth/1.0.0/plugin.wasm",
+        ] {
+            let errors = check(
+                ResourceKind::WasmPlugin,
+                &format!("kind: WasmPlugin\nspec:\n  url: {url}\n  imagePullPolicy: Always\n  defaultConfig: {{consumers: []}}\n"),
+            );
+            assert_eq!(errors, Vec::<String>::new(), "{url}");
+        }
     }
 
     #[test]
@@ -538,6 +528,7 @@ kind: WasmPlugin
 spec:
   url: ftp://x/plugin.wasm
   sha256: abc
+  imagePullPolicy: Never
   phase: EARLY
   failStrategy: MAYBE
   defaultConfig: [1]
@@ -552,6 +543,7 @@ spec:
             errors,
             vec![
                 r#"error: f.yaml: WasmPlugin r: spec.url: unknown scheme in "ftp://x/plugin.wasm" (expected file://, http(s):// or oci://)"#,
+                r#"error: f.yaml: WasmPlugin r: spec.imagePullPolicy: unknown pull policy "Never" (expected one of UNSPECIFIED_POLICY, IfNotPresent, Always)"#,
                 "error: f.yaml: WasmPlugin r: spec.sha256: must be 64 hex digits",
                 r#"error: f.yaml: WasmPlugin r: spec.phase: unknown phase "EARLY" (expected one of UNSPECIFIED_PHASE, AUTHN, AUTHZ, STATS)"#,
                 r#"error: f.yaml: WasmPlugin r: spec.failStrategy: unknown fail strategy "MAYBE" (expected FAIL_CLOSE or FAIL_OPEN)"#,

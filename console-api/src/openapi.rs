@@ -312,7 +312,7 @@ pub const OPERATIONS: &[Operation] = &[
     op(
         "post",
         "/v1/wasm-plugins",
-        "Refused: Wasm plugins are not enforced yet",
+        "Refused: the console has no plugin catalogue",
         Some("Object"),
         (201, Some("Object")),
     ),
@@ -326,7 +326,7 @@ pub const OPERATIONS: &[Operation] = &[
     op(
         "put",
         "/v1/wasm-plugins/{name}",
-        "Refused: not enforced yet",
+        "Refused: no plugin catalogue",
         Some("Object"),
         (200, Some("Object")),
     ),
@@ -361,7 +361,7 @@ pub const OPERATIONS: &[Operation] = &[
     op(
         "put",
         "/v1/global/plugin-instances/{plugin}",
-        "Refused: not enforced yet",
+        "Refused: no plugin catalogue",
         Some("PluginInstance"),
         (200, Some("PluginInstance")),
     ),
@@ -389,7 +389,7 @@ pub const OPERATIONS: &[Operation] = &[
     op(
         "put",
         "/v1/domains/{name}/plugin-instances/{plugin}",
-        "Refused: not enforced yet",
+        "Refused: no plugin catalogue",
         Some("PluginInstance"),
         (200, Some("PluginInstance")),
     ),
@@ -417,7 +417,7 @@ pub const OPERATIONS: &[Operation] = &[
     op(
         "put",
         "/v1/routes/{name}/plugin-instances/{plugin}",
-        "Refused: not enforced yet",
+        "Refused: no plugin catalogue",
         Some("PluginInstance"),
         (200, Some("PluginInstance")),
     ),
@@ -445,7 +445,7 @@ pub const OPERATIONS: &[Operation] = &[
     op(
         "put",
         "/v1/services/{name}/plugin-instances/{plugin}",
-        "Refused: not enforced yet",
+        "Refused: no plugin catalogue",
         Some("PluginInstance"),
         (200, Some("PluginInstance")),
     ),
@@ -545,7 +545,7 @@ fn schemas() -> Value {
             "proxyNextUpstream": {"type": "object", "nullable": true, "properties": {"enabled": {"type": "boolean", "nullable": true}, "attempts": {"type": "integer", "minimum": 0, "nullable": true}, "timeout": {"type": "integer", "minimum": 0, "nullable": true}, "conditions": strings}},
             "cors": {"type": "object", "nullable": true, "properties": {"enabled": {"type": "boolean", "nullable": true}, "allowOrigins": strings, "allowMethods": strings, "allowHeaders": strings, "exposeHeaders": strings, "maxAge": {"type": "integer", "minimum": 0, "nullable": true}, "allowCredentials": {"type": "boolean", "nullable": true}}},
             "headerControl": {"type": "object", "nullable": true},
-            "authConfig": {"type": "object", "nullable": true, "description": "enabled=true is refused: consumer auth is not enforced yet"},
+            "authConfig": {"type": "object", "nullable": true, "description": "enabled=true is refused: consumer auth needs the key-auth plugin from a catalogue the console does not have"},
             "customConfigs": {"type": "object", "nullable": true, "additionalProperties": {"type": "string"}},
             "customLabels": {"type": "object", "nullable": true, "additionalProperties": {"type": "string"}},
             "readonly": {"type": "boolean", "nullable": true}}},

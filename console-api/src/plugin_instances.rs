@@ -1,14 +1,13 @@
 //! Plugin instances under `/v1/global`, `/v1/domains/{d}`, `/v1/routes/{r}` and
-//! `/v1/services/{s}` `/plugin-instances[/{plugin}]`. No plugin is in force (Gantry does
-//! not run Wasm plugins yet), so lists are empty and a single instance reads as not
-//! configured (`enabled: false`, never 404, as the UI expects). A PUT builds the
-//! `WasmPlugin` CR Higress would write (`<plugin>-<version>`, default `1.0.0`, with the
-//! match rule for the target) and offers it to the store, whose validation refuses every
-//! WasmPlugin today: 400 "not enforced", nothing written.
+//! `/v1/services/{s}` `/plugin-instances[/{plugin}]`. The console has no plugin catalogue
+//! (`wasm_plugins.rs`), so it places no plugin: lists are empty, a single instance reads
+//! as not configured (`enabled: false`, never 404, as the UI expects), and a PUT is 400
+//! "not available", nothing written. WasmPlugin resources written to the store directly
+//! do run; they are not listed here yet.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use config_store::{Precondition, ResourceKind};
+use config_store::ResourceKind;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -17,7 +16,7 @@ use crate::body::JsonBody;
 use crate::doc;
 use crate::error::{ApiError, ApiResult};
 use crate::version::Version;
-use crate::wasm_plugins::not_enforced;
+use crate::wasm_plugins::no_catalogue;
 use crate::wrapper::{list as list_page, no_content, ok, Params};
 
 /// Where an instance applies.
@@ -68,15 +67,6 @@ impl Scope {
             Scope::Domain => "DOMAIN",
             Scope::Route => "ROUTE",
             Scope::Service => "SERVICE",
-        }
-    }
-
-    fn rule_key(self) -> &'static str {
-        match self {
-            Scope::Global => "",
-            Scope::Domain => "domain",
-            Scope::Route => "ingress",
-            Scope::Service => "service",
         }
     }
 }
@@ -171,76 +161,19 @@ async fn do_put(
         ));
     }
     check_target(app, scope, target).await?;
-    let config = match (&body.configurations, body.raw_configurations.as_deref()) {
-        (Some(c), _) if !c.is_null() => c.clone(),
-        (_, Some(raw)) if !raw.trim().is_empty() => yaml_serde::from_str::<Value>(raw)
-            .map_err(|e| ApiError::field("rawConfigurations", format!("not valid YAML: {e}")))?,
-        _ => json!({}),
-    };
-    let enabled = body.enabled.unwrap_or(false);
-    let version = body
-        .plugin_version
-        .clone()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "1.0.0".into());
-    let name = format!("{plugin}-{version}");
-    let mut cr = doc::skeleton(ResourceKind::WasmPlugin, &name);
-    let labels = json!({
-        "higress.io/wasm-plugin-name": plugin,
-        "higress.io/wasm-plugin-version": version,
-        "higress.io/resource-definer": "higress",
-    });
-    let mut spec = json!({
-        "url": format!("oci://higress-registry.cn-hangzhou.cr.aliyuncs.com/plugins/{plugin}:{version}"),
-        "failStrategy": "FAIL_OPEN",
-        "defaultConfigDisable": true,
-    });
-    match (scope, target) {
-        (Scope::Global, _) => {
-            spec["defaultConfig"] = config;
-            spec["defaultConfigDisable"] = json!(!enabled);
-        }
-        (s, Some(t)) => {
-            spec["matchRules"] =
-                json!([{s.rule_key(): [t], "config": config, "configDisable": !enabled}]);
-        }
-        (_, None) => {}
-    }
-    let top = doc::root(&mut cr);
-    doc::child(top, "metadata").insert("labels".into(), labels);
-    top.insert("spec".into(), spec);
-    let what = match target {
-        Some(t) => format!("plugin {plugin:?} on {} {t}", scope.name().to_lowercase()),
-        None => format!("plugin {plugin:?} on every route"),
-    };
-    match app
-        .store
-        .put(
-            ResourceKind::WasmPlugin,
-            &name,
-            &doc::to_yaml(&cr)?,
-            Precondition::Absent,
-        )
-        .await
+    if let Some(raw) = body
+        .raw_configurations
+        .as_deref()
+        .filter(|r| !r.trim().is_empty())
     {
-        // The store refuses WasmPlugins while the runtime is missing; say why, plainly.
-        Err(config_store::StoreError::Invalid { diagnostics, .. })
-            if diagnostics
-                .iter()
-                .any(|d| d.message.contains("not enforced")) =>
-        {
-            Err(not_enforced(&what))
-        }
-        Err(e) => Err(e.into()),
-        // Once the store accepts WasmPlugins the instance is real.
-        Ok(v) => {
-            app.wait_live().await;
-            let mut saved = body;
-            saved.version = Version::of(&v);
-            saved.plugin_name = Some(plugin.to_string());
-            Ok(crate::wrapper::raw(saved))
-        }
+        yaml_serde::from_str::<Value>(raw)
+            .map_err(|e| ApiError::field("rawConfigurations", format!("not valid YAML: {e}")))?;
     }
+    let what = match target {
+        Some(t) => format!("{} {t}", scope.name().to_lowercase()),
+        None => "every route".to_string(),
+    };
+    Err(no_catalogue(plugin, &what))
 }
 
 /// Route handlers for one scope.

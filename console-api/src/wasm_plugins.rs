@@ -1,7 +1,6 @@
-//! `/v1/wasm-plugins`: the catalogue of Wasm plugins Gantry can load. Gantry does not run
-//! Wasm plugins yet and ships none, so the catalogue is empty (an honest `[]`), single
-//! plugins are 404, and creating or changing one is refused with the reason, as the store's
-//! validation refuses every `WasmPlugin` ("not enforced").
+//! `/v1/wasm-plugins`: the catalogue of Wasm plugins the console can place. Gantry runs
+//! WasmPlugin resources from the store but ships no catalogue, so it is empty (an honest
+//! `[]`), single plugins are 404, and creating or changing one is refused with the reason.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -10,10 +9,12 @@ use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::wrapper::{list as list_page, Params};
 
-/// The refusal for plugin writes.
-pub fn not_enforced(what: &str) -> ApiError {
+/// The refusal for catalogue writes and plugin placements: `plugin` on `what`.
+pub fn no_catalogue(plugin: &str, what: &str) -> ApiError {
     ApiError::bad_request(format!(
-        "not enforced: Gantry does not run Wasm plugins yet, so {what} would not apply; nothing was written"
+        "not available: Gantry's console has no plugin catalogue, so it cannot place plugin \
+         {plugin:?} on {what}; write a WasmPlugin resource with its url (file://, http(s)://, \
+         oci://) to the config store instead; nothing was written"
     ))
 }
 
@@ -41,12 +42,12 @@ pub async fn get_part(Path((name, _part)): Path<(String, String)>) -> ApiError {
 
 /// `POST /v1/wasm-plugins`: refused.
 pub async fn create() -> ApiError {
-    not_enforced("a custom plugin")
+    no_catalogue("a custom plugin", "the catalogue")
 }
 
 /// `PUT /v1/wasm-plugins/{name}`: refused.
 pub async fn update(Path(name): Path<String>) -> ApiError {
-    not_enforced(&format!("plugin {name:?}"))
+    no_catalogue(&name, "the catalogue")
 }
 
 /// `DELETE /v1/wasm-plugins/{name}`: 404, there is none.

@@ -267,7 +267,7 @@ async fn wasm_plugins_are_an_empty_catalogue_and_instances_are_not_enforced() {
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.text.contains("not enforced"), "{}", r.text);
+    assert!(r.text.contains("not available"), "{}", r.text);
 
     assert_eq!(h.data("/v1/global/plugin-instances").await, json!([]));
     let one = h.data("/v1/global/plugin-instances/key-auth").await;
@@ -285,7 +285,7 @@ async fn wasm_plugins_are_an_empty_catalogue_and_instances_are_not_enforced() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     let msg = r.json()["message"].as_str().unwrap().to_string();
     assert!(
-        msg.contains("not enforced") && msg.contains("key-auth"),
+        msg.contains("not available") && msg.contains("key-auth"),
         "{msg}"
     );
     assert_eq!(h.tree(), before, "nothing written");

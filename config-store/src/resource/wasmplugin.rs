@@ -4,6 +4,10 @@ use serde::{Deserialize, Serialize};
 
 use super::ObjectMeta;
 
+pub mod module_url;
+
+pub use module_url::{ImageRef, ModuleUrl, UrlError};
+
 /// A WasmPlugin.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -26,6 +30,13 @@ pub struct WasmPluginSpec {
     /// Expected SHA-256 of the module.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// `UNSPECIFIED_POLICY` (the default), `IfNotPresent` or `Always`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_policy: Option<String>,
+    /// Name of a `kubernetes.io/dockerconfigjson` Secret in the plugin's namespace with
+    /// the registry's credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_secret: Option<String>,
     /// Root id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plugin_name: Option<String>,
@@ -50,4 +61,31 @@ pub struct WasmPluginSpec {
     /// Per ingress / domain / service configuration.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub match_rules: Vec<serde_json::Value>,
+}
+
+/// When a remote module is downloaded again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullPolicy {
+    /// Once; later loads use the copy already fetched (memory, then disk).
+    IfNotPresent,
+    /// Whenever the WasmPlugin changes.
+    Always,
+}
+
+/// The `imagePullPolicy` values, as the CRD spells them.
+pub const PULL_POLICIES: [&str; 3] = ["UNSPECIFIED_POLICY", "IfNotPresent", "Always"];
+
+impl WasmPluginSpec {
+    /// The effective pull policy for `url`: `UNSPECIFIED_POLICY` is `Always` for an OCI
+    /// image tagged `latest` and `IfNotPresent` otherwise, as in Higress.
+    pub fn pull_policy(&self, url: &ModuleUrl) -> PullPolicy {
+        match self.image_pull_policy.as_deref() {
+            Some("Always") => PullPolicy::Always,
+            Some("IfNotPresent") => PullPolicy::IfNotPresent,
+            _ => match url {
+                ModuleUrl::Oci(image) if image.is_latest() => PullPolicy::Always,
+                _ => PullPolicy::IfNotPresent,
+            },
+        }
+    }
 }

@@ -1,45 +1,33 @@
 //! WasmPlugin checks: what the resource says must be something Gantry's plugin host can
-//! act on. Whether the module loads is checked when the gateway compiles the snapshot
-//! (an outside input); here: the url scheme, phase, fail strategy and match rules. A url
-//! Gantry cannot fetch yet (`http(s)://`, `oci://`) is an error "not enforced", naming
-//! what the plugin would cover, so an auth plugin is never silently skipped.
+//! act on. Whether the module can be fetched and loads is checked when the gateway
+//! compiles the snapshot (an outside input); here: the url, pull policy, phase, fail
+//! strategy and match rules.
 
+use crate::resource::wasmplugin::{ModuleUrl, PULL_POLICIES};
 use crate::resource::WasmPlugin;
 
 const PHASES: [&str; 4] = ["UNSPECIFIED_PHASE", "AUTHN", "AUTHZ", "STATS"];
 const FAIL_STRATEGIES: [&str; 2] = ["FAIL_CLOSE", "FAIL_OPEN"];
-const SCHEMES: [&str; 4] = ["file://", "http://", "https://", "oci://"];
 
 /// Every problem of `plugin`, as `(field, message)`.
 pub fn check(plugin: &WasmPlugin) -> Vec<(String, String)> {
     let s = &plugin.spec;
     let mut errors = Vec::new();
     let mut error = |field: &str, message: String| errors.push((field.to_owned(), message));
-    if s.url.is_empty() {
+    let url = ModuleUrl::parse(&s.url);
+    if let Err(e) = &url {
+        error("spec.url", e.to_string());
+    }
+    if let Some(p) = s
+        .image_pull_policy
+        .as_deref()
+        .filter(|p| !PULL_POLICIES.contains(p))
+    {
         error(
-            "spec.url",
-            "a url is required (file://, http(s)://, oci://)".into(),
-        );
-    } else if !s.url.starts_with("file://") && SCHEMES.iter().any(|p| s.url.starts_with(p)) {
-        let name = s
-            .plugin_name
-            .as_deref()
-            .unwrap_or(plugin.metadata.name.as_str());
-        error(
-            "spec.url",
+            "spec.imagePullPolicy",
             format!(
-                "not enforced: Gantry loads plugins from file:// urls only so far, so plugin \
-                 {name:?} from {:?} would not apply to {}",
-                s.url,
-                covers(plugin)
-            ),
-        );
-    } else if !SCHEMES.iter().any(|p| s.url.starts_with(p)) {
-        error(
-            "spec.url",
-            format!(
-                "unknown scheme in {:?} (expected file://, http(s):// or oci://)",
-                s.url
+                "unknown pull policy {p:?} (expected one of {})",
+                PULL_POLICIES.join(", ")
             ),
         );
     }
@@ -119,39 +107,6 @@ pub fn check(plugin: &WasmPlugin) -> Vec<(String, String)> {
         }
     }
     errors
-}
-
-/// What the plugin would apply to, for messages.
-fn covers(plugin: &WasmPlugin) -> String {
-    let spec = &plugin.spec;
-    let mut covers = Vec::new();
-    let global = spec.plugin_config.is_some()
-        || (spec.default_config.is_some() && spec.default_config_disable != Some(true));
-    if global {
-        covers.push("every route (global config)".to_string());
-    }
-    if spec.plugin_config.is_none() {
-        for rule in &spec.match_rules {
-            if rule.get("configDisable").and_then(|v| v.as_bool()) == Some(true) {
-                continue;
-            }
-            for (key, what) in [
-                ("ingress", "Ingress"),
-                ("domain", "domain"),
-                ("service", "service"),
-            ] {
-                let names = rule.get(key).and_then(|v| v.as_array());
-                for n in names.into_iter().flatten().filter_map(|v| v.as_str()) {
-                    covers.push(format!("{what} {n}"));
-                }
-            }
-        }
-    }
-    if covers.is_empty() {
-        "no route (no enabled config)".to_string()
-    } else {
-        covers.join(", ")
-    }
 }
 
 fn kind(v: &serde_json::Value) -> &'static str {

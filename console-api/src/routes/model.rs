@@ -44,7 +44,7 @@ pub struct Route {
     pub cors: Option<Cors>,
     /// Header changes.
     pub header_control: Option<HeaderControl>,
-    /// Consumer authentication (a Wasm plugin in Higress; not enforced by Gantry).
+    /// Consumer authentication (Higress's key-auth plugin; refused, see `validate`).
     pub auth_config: Option<Value>,
     /// Other annotations.
     pub custom_configs: Option<BTreeMap<String, String>>,
@@ -296,7 +296,7 @@ impl Route {
         if auth_on {
             return Err(ApiError::field(
                 "authConfig.enabled",
-                "not enforced: consumer authentication is a Wasm plugin (key-auth) and Gantry does not run Wasm plugins yet",
+                "not enforced: consumer authentication is the key-auth plugin from Higress's catalogue, which Gantry's console does not have; attach a key-auth WasmPlugin resource to the route instead",
             ));
         }
         Ok(())
