@@ -22,6 +22,18 @@ else
   echo "shellcheck missing: tests/systemd_unit.rs skips its script checks" >&2
 fi
 
+step "docker-registry (the OCI registry the remote Wasm plugin tests pull from)"
+if command -v docker-registry >/dev/null 2>&1 || [ -n "${DOCKER_REGISTRY_BIN:-}" ]; then
+  echo "found ${DOCKER_REGISTRY_BIN:-$(command -v docker-registry)}"
+elif command -v apt-get >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null || { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null; }
+  # The package starts a system registry on :5000 where an init system runs; tests start their own.
+else
+  echo "docker-registry missing: tests/wasm_remote.rs fails (set DOCKER_REGISTRY_BIN)" >&2
+fi
+
 step "rnacos (the Nacos-protocol server the Nacos tests run against)"
 RNACOS_ROOT="$HOME/.cache/gantry/rnacos"
 export RNACOS_BIN="${RNACOS_BIN:-$RNACOS_ROOT/bin/rnacos}"

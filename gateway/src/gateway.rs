@@ -49,6 +49,7 @@ impl Gateway {
     /// Compiles `snapshot`, resolves its new upstream targets, then swaps the table in.
     /// Requests in flight keep the table they started with.
     pub async fn apply(&self, snapshot: &Snapshot) {
+        self.discovery.plugins().download(snapshot).await;
         let compiled = compile(snapshot, &self.discovery, &self.options);
         self.discovery.resolve(&compiled.new_targets).await;
         let old: BTreeSet<Diagnostic> = self.diagnostics.load().iter().cloned().collect();
@@ -75,13 +76,25 @@ impl Gateway {
     }
 
     /// Applies the receiver's current snapshot now (so the first request finds routes),
-    /// then follows later ones on a background task.
+    /// then follows later ones on a background task. A plugin download that failed is
+    /// tried again when due, by applying the current snapshot again.
     pub async fn start_following(self: &Arc<Self>, mut rx: watch::Receiver<Arc<Snapshot>>) {
         let first = rx.borrow_and_update().clone();
         self.apply(&first).await;
         let this = self.clone();
         tokio::spawn(async move {
-            while rx.changed().await.is_ok() {
+            loop {
+                let retry = this.discovery.plugins().download_retry_in();
+                let changed = match retry {
+                    Some(wait) => tokio::select! {
+                        r = rx.changed() => r.is_ok(),
+                        () = tokio::time::sleep(wait) => true,
+                    },
+                    None => rx.changed().await.is_ok(),
+                };
+                if !changed {
+                    break;
+                }
                 let snapshot = rx.borrow_and_update().clone();
                 this.apply(&snapshot).await;
             }

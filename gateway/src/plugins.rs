@@ -1,8 +1,9 @@
 //! Wasm plugins: a proxy-wasm host on wasmtime that runs Higress plugins (Go SDK,
 //! `proxy_abi_version_0_2_100`, WASI preview 1; Rust SDK 0.2.x) unchanged.
 //!
-//! Pipeline, once per snapshot: `WasmPlugin` → [`PluginSpec`] (phase, priority, config
-//! JSON with `_rules_`) → module bytes (`source.rs`, sha256 checked) → compiled module
+//! Pipeline, once per snapshot: remote modules downloaded first ([`PluginRegistry::download`],
+//! `source/downloads.rs`, before the compile), then `WasmPlugin` → [`PluginSpec`] (phase,
+//! priority, config JSON with `_rules_`) → module bytes (`source.rs`) → compiled module
 //! (memory cache by content hash, wasmtime's on-disk cache) → [`PluginRuntime`] (first VM
 //! started and configured now, so a rejected configuration is reported at once) → one
 //! [`WasmFilter`] per covered route. The [`PluginRegistry`] keeps runtimes by plugin name
@@ -25,7 +26,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use config_store::resource::WasmPlugin;
+use config_store::resource::wasmplugin::ModuleUrl;
+use config_store::resource::{Resource, WasmPlugin};
+use config_store::Snapshot;
 use wasmtime::Module;
 
 pub use filter::{RouteFacts, UnavailablePlugin, WasmFilter};
@@ -60,6 +63,7 @@ pub struct PluginRegistry {
     engine: OnceLock<Result<PluginEngine, String>>,
     modules: Mutex<HashMap<[u8; 32], Module>>,
     runtimes: Mutex<HashMap<String, Arc<PluginRuntime>>>,
+    downloads: source::Downloads,
 }
 
 impl std::fmt::Debug for PluginRegistry {
@@ -84,6 +88,25 @@ fn default_cache_dir() -> Option<PathBuf> {
     Some(base.join("gantry").join("wasm"))
 }
 
+/// What downloading `plugin`'s module takes, for a remote url (`None` for a file).
+fn want(plugin: &WasmPlugin, snapshot: &Snapshot) -> Option<source::Want> {
+    let url = ModuleUrl::parse(&plugin.spec.url).ok()?;
+    let credentials = match (&url, plugin.spec.image_pull_secret.as_deref()) {
+        (ModuleUrl::File(_), _) => return None,
+        (ModuleUrl::Oci(image), Some(name)) if !name.is_empty() => match snapshot.secret(name) {
+            Some(secret) => source::credentials::for_registry(secret, &image.registry),
+            None => Err(format!("spec.imagePullSecret {name:?}: no such Secret")),
+        },
+        _ => Ok(None),
+    };
+    Some(source::Want {
+        plugin: plugin.metadata.name.clone(),
+        spec: plugin.spec.clone(),
+        url,
+        credentials,
+    })
+}
+
 /// One VM per core, as Envoy keeps one per worker.
 fn default_vms() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -100,8 +123,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl PluginRegistry {
     /// A registry caching compiled modules in `cache_dir`, with `vms` VMs per plugin.
+    /// Downloads stay in memory until [`Self::set_download_dir`].
     pub fn new(cache_dir: Option<PathBuf>, vms: usize) -> Self {
         Self {
+            downloads: source::Downloads::default(),
             cache_dir,
             vms: vms.max(1),
             engine: OnceLock::new(),
@@ -125,6 +150,29 @@ impl PluginRegistry {
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
+    }
+
+    /// Downloads the remote modules (`http(s)://`, `oci://`) of `snapshot`'s WasmPlugins
+    /// that are not downloaded yet, so that compiling it needs no network.
+    pub async fn download(&self, snapshot: &Snapshot) {
+        let wants: Vec<source::Want> = snapshot
+            .objects()
+            .filter_map(|(_, o)| match &o.resource {
+                Resource::WasmPlugin(p) => want(p, snapshot),
+                _ => None,
+            })
+            .collect();
+        self.downloads.refresh(&wants).await;
+    }
+
+    /// Keeps downloaded modules on disk in `dir` too (a serving gateway's data dir).
+    pub fn set_download_dir(&self, dir: PathBuf) {
+        self.downloads.set_dir(dir);
+    }
+
+    /// When a failed download is next due (`None`: none failed).
+    pub fn download_retry_in(&self) -> Option<std::time::Duration> {
+        self.downloads.retry_in()
     }
 
     /// Loads every plugin of a snapshot (`(plugin, source label)` pairs). Unchanged plugins
@@ -170,7 +218,7 @@ impl PluginRegistry {
     }
 
     fn runtime(&self, spec: &PluginSpec) -> Result<Arc<PluginRuntime>, String> {
-        let bytes = source::fetch(&spec.url, spec.sha256.as_deref())?;
+        let bytes = source::fetch(spec, &self.downloads)?;
         let hash = source::digest(&bytes);
         let hex = source::hex(&hash);
         let live = lock(&self.runtimes).get(&spec.name).cloned();

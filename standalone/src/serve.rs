@@ -152,6 +152,9 @@ pub fn start_control_plane(
         let (store, restored) =
             open_store(options.location, options.watch, options.data_dir).await?;
         let discovery = Discovery::with_dns_server(DNS_REFRESH, options.dns_server);
+        if let Some(dir) = options.data_dir {
+            discovery.plugins().set_download_dir(dir.join("wasm"));
+        }
         let gateway = Arc::new(Gateway::new(
             CompileOptions {
                 ingress_class: options.ingress_class.clone(),

@@ -14,11 +14,13 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
     let options = CompileOptions {
         ingress_class: args.class_filter(),
     };
-    let compiled = compile(
-        &snapshot,
-        &Discovery::new(std::time::Duration::from_secs(60)),
-        &options,
-    );
+    let discovery = Discovery::new(std::time::Duration::from_secs(60));
+    // Remote plugin modules are downloaded (and cached) so their load errors show here too.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(discovery.plugins().download(&snapshot));
+    let compiled = compile(&snapshot, &discovery, &options);
     let mut all: Vec<_> = snapshot
         .diagnostics()
         .iter()

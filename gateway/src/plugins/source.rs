@@ -1,41 +1,48 @@
-//! Where a plugin's module comes from: `spec.url` → bytes, checked against `spec.sha256`.
-//! `file://` reads a local file. `http(s)://` and `oci://` are not supported yet: they are
-//! a load error (the plugin's routes then follow `failStrategy`).
+//! Where a plugin's module comes from: `spec.url` → bytes. `file://` is read at each load
+//! and checked against `spec.sha256`; `http(s)://` and `oci://` are downloaded before the
+//! snapshot compiles ([`downloads`]) and read from there (`spec.sha256` is the module's
+//! digest for http(s), the image manifest's for OCI, as in Istio).
 
-use std::path::Path;
+pub mod credentials;
+pub mod downloads;
+pub mod http;
+pub mod oci;
 
-/// The module bytes of `url`, or why they cannot be had.
-pub fn fetch(url: &str, sha256: Option<&str>) -> Result<Vec<u8>, String> {
-    let bytes = if let Some(path) = url.strip_prefix("file://") {
-        let path = Path::new(path);
-        if !path.is_absolute() {
-            return Err(format!(
-                "url {url:?}: a file:// url needs an absolute path (file:///…)"
-            ));
+use std::sync::Arc;
+
+use config_store::resource::wasmplugin::ModuleUrl;
+
+pub use downloads::{Downloads, Want};
+
+use super::PluginSpec;
+
+/// The module bytes of `spec.url`, or why they cannot be had.
+pub fn fetch(spec: &PluginSpec, downloads: &Downloads) -> Result<Arc<[u8]>, String> {
+    let (url, sha256) = (spec.url.as_str(), spec.sha256.as_deref());
+    match ModuleUrl::parse(url).map_err(|e| format!("url {url:?}: {e}"))? {
+        ModuleUrl::File(path) => {
+            let bytes = std::fs::read(&path)
+                .map_err(|e| format!("url {url:?}: cannot read module: {e}"))?;
+            check_sha256(url, &bytes, sha256)?;
+            Ok(bytes.into())
         }
-        std::fs::read(path).map_err(|e| format!("url {url:?}: cannot read module: {e}"))?
-    } else if url.starts_with("http://") || url.starts_with("https://") {
-        return Err(format!(
-            "url {url:?}: plugins over http(s) are not supported yet; use file://"
-        ));
-    } else if url.starts_with("oci://") {
-        return Err(format!(
-            "url {url:?}: plugins from OCI registries are not supported yet; use file://"
-        ));
-    } else {
-        return Err(format!(
-            "url {url:?}: unknown scheme (expected file://, http(s):// or oci://)"
-        ));
-    };
-    if let Some(want) = sha256 {
-        let got = hex(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref());
-        if !got.eq_ignore_ascii_case(want.trim()) {
-            return Err(format!(
-                "url {url:?}: sha256 is {got}, spec.sha256 wants {want}"
-            ));
+        ModuleUrl::Http(_) | ModuleUrl::Oci(_) => {
+            downloads.get(url, sha256, spec.pull_secret.as_deref())
         }
     }
-    Ok(bytes)
+}
+
+/// `bytes` has the SHA-256 `want` (when one is set).
+pub fn check_sha256(url: &str, bytes: &[u8], want: Option<&str>) -> Result<(), String> {
+    let Some(want) = want else { return Ok(()) };
+    let got = hex(&digest(bytes));
+    if got.eq_ignore_ascii_case(want.trim()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "url {url:?}: sha256 is {got}, spec.sha256 wants {want}"
+        ))
+    }
 }
 
 /// The SHA-256 of `bytes`, the module's identity in caches.

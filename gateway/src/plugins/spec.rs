@@ -54,6 +54,8 @@ pub struct PluginSpec {
     pub url: String,
     /// Expected SHA-256.
     pub sha256: Option<String>,
+    /// `imagePullSecret`: the Secret with the registry's credentials.
+    pub pull_secret: Option<String>,
     /// Phase.
     pub phase: Phase,
     /// Priority: higher runs first within a phase.
@@ -202,6 +204,7 @@ impl PluginSpec {
                 .unwrap_or_else(|| plugin.metadata.name.clone()),
             url: s.url.clone(),
             sha256: s.sha256.clone(),
+            pull_secret: s.image_pull_secret.clone().filter(|n| !n.is_empty()),
             phase,
             priority: s.priority.unwrap_or(0),
             fail_open: s.fail_strategy.as_deref() == Some("FAIL_OPEN"),
