@@ -1,15 +1,18 @@
 //! End-to-end tests of Wasm plugins: real Higress plugins from the `gpustack-higress-plugins`
 //! wheel (`transformer`, `gpustack-ip-acl`, the Rust-SDK `ai-data-masking` rewriting a body)
 //! loaded unchanged by the proxy-wasm host, phase/priority order, failure handling
-//! (`failStrategy`) with trapping and looping WAT modules and a missing module, and a plugin
-//! configuration changed live under load.
+//! (`failStrategy`) with trapping and looping WAT modules and a missing module, a plugin
+//! configuration changed live under load, and `gpustack-ext-auth` asking an auth service
+//! through `proxy_http_call`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use gantry_tests::backends::Backends;
+use gantry_tests::config::Registry;
 use gantry_tests::load::KeepAliveLoad;
 use gantry_tests::plugins::{
     wat_append_header, wat_plugin, wat_request_headers, wheel_plugin, WasmPlugin,
 };
+use gantry_tests::ports::closed_port;
 use gantry_tests::{try_eventually, validate, ConfigDir, Gantry, Ingress, Path, DEADLINE};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -18,6 +21,7 @@ const TRANSFORMER: (&str, &str) = ("transformer", "2.0.0");
 const IP_ACL: (&str, &str) = ("gpustack-ip-acl", "0.1.0");
 const DATA_MASKING: (&str, &str) = ("ai-data-masking", "2.0.3");
 const AI_STATISTICS: (&str, &str) = ("ai-statistics", "2.0.0");
+const EXT_AUTH: (&str, &str) = ("gpustack-ext-auth", "0.1.3");
 
 fn route(name: &str, host: &str) -> Ingress {
     Ingress::route(name, Some(host), Path::prefix("/"), "one.static")
@@ -476,4 +480,98 @@ async fn plugin_metrics_reach_the_metrics_port() {
     })
     .await
     .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ext_auth_asks_its_auth_service_with_an_http_call() {
+    let backends = Backends::start(&["one", "auth"]);
+    let (name, version) = EXT_AUTH;
+    let wasm = wheel_plugin(name, version);
+    // Each copy acts only on the routes its regex names; the auth backend answers the
+    // status its path asks for (`/status/<code>`).
+    let auth = |plugin: &str, route: &str, service: &str, path: &str| {
+        WasmPlugin::file(plugin, &wasm).set(
+            "defaultConfig",
+            json!({
+                "route_match_regexes": [format!("^{route}$")],
+                "authz": {
+                    "endpoint": {"service_name": service, "service_port": 80,
+                                 "path": path, "request_method": "GET"},
+                    "timeout": 2000,
+                    "authorization_request": {"allowed_headers": [{"exact": "x-api-key"}]},
+                },
+                "status_on_error": 403,
+            }),
+        )
+    };
+    let plugins = [
+        auth("ext-allow", "allowed", "auth.static", "/status/200"),
+        auth("ext-deny", "denied", "auth.static", "/status/401"),
+        auth("ext-down", "down", "down.static", "/status/200"),
+    ];
+    let ingresses = [
+        route("allowed", "a.test"),
+        route("denied", "b.test"),
+        route("down", "d.test"),
+        route("open", "c.test"),
+    ];
+    let config = config(&backends, &ingresses, &plugins);
+    let mut registries = backends.registries();
+    registries.push(Registry::fixed("down", closed_port()));
+    config.write_mcpbridge(&registries);
+    let gw = Gantry::start(config).await;
+    gw.client().eventually_backend("c.test", "/", "one").await;
+    assert!(
+        backends.get("auth").take_requests().is_empty(),
+        "a route no regex names makes no call"
+    );
+
+    let key = [("x-api-key", "k-123")];
+    let reply = gw
+        .client()
+        .send(Method::GET, "a.test", "/models?x=1", &key, None)
+        .await
+        .unwrap();
+    assert_eq!(reply.status.as_u16(), 200, "allowed: {}", reply.summary());
+    reply.clone().expect_backend("one").unwrap();
+    let calls = backends.get("auth").take_requests();
+    assert_eq!(calls.len(), 1, "one authorization call: {calls:#?}");
+    assert_eq!(
+        (calls[0].method.as_str(), calls[0].path.as_str()),
+        ("GET", "/status/200")
+    );
+    assert!(
+        calls[0]
+            .headers
+            .iter()
+            .any(|(k, v)| k == "x-api-key" && v == "k-123"),
+        "the allowed header reached the auth service: {calls:#?}"
+    );
+
+    let before = backends.hits("one");
+    let reply = gw
+        .client()
+        .send(Method::GET, "b.test", "/", &key, None)
+        .await
+        .unwrap();
+    assert_eq!(reply.status.as_u16(), 401, "denied: {}", reply.summary());
+    assert_eq!(
+        backends.hits("one"),
+        before,
+        "a denied request never reaches the upstream"
+    );
+    assert_eq!(backends.get("auth").take_requests().len(), 1);
+
+    let reply = gw
+        .client()
+        .send(Method::GET, "d.test", "/", &key, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.status.as_u16(),
+        403,
+        "an unreachable auth service fails closed (status_on_error): {}",
+        reply.summary()
+    );
+    assert_eq!(backends.hits("one"), before);
 }

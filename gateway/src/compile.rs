@@ -76,6 +76,7 @@ pub fn compile(snapshot: &Snapshot, discovery: &Discovery, options: &CompileOpti
         new_targets: Vec::new(),
         diagnostics: Vec::new(),
         plugins: Vec::new(),
+        plugin_clusters: None,
     };
     let (plugins, plugin_diags) = plugins::load(snapshot, discovery.plugins());
     c.plugins = plugins;
@@ -201,6 +202,8 @@ struct Compiler<'a> {
     diagnostics: Vec<Diagnostic>,
     /// The snapshot's Wasm plugins, in execution order.
     plugins: Vec<crate::plugins::LoadedPlugin>,
+    /// The clusters plugins may call (built on first use).
+    plugin_clusters: Option<Arc<crate::plugins::http_call::Clusters>>,
 }
 
 impl Compiler<'_> {

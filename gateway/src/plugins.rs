@@ -14,6 +14,7 @@ pub mod abi;
 pub mod engine;
 pub mod filter;
 pub mod host_state;
+pub mod http_call;
 pub mod properties;
 pub mod runtime;
 pub mod shared;

@@ -11,8 +11,11 @@ use config_store::{Diagnostic, ResourceKind, Snapshot};
 
 use super::Compiler;
 use crate::filter::HttpFilter;
+use crate::plugins::http_call::Clusters;
 use crate::plugins::spec::route_name;
 use crate::plugins::{LoadedPlugin, RouteFacts, UnavailablePlugin, WasmFilter};
+use crate::upstream::TargetOptions;
+use config_store::resource::mcpbridge::RegistryType;
 
 /// Loads the snapshot's WasmPlugins; load errors are returned as diagnostics.
 pub(super) fn load(
@@ -58,7 +61,7 @@ pub(super) fn load(
 impl Compiler<'_> {
     /// The plugin filters of the route of `entry` on `host`, in execution order.
     pub(super) fn plugin_filters(
-        &self,
+        &mut self,
         entry: &IngressEntry<'_>,
         host: &str,
     ) -> Vec<Arc<dyn HttpFilter>> {
@@ -75,6 +78,7 @@ impl Compiler<'_> {
                 .map(|s| cluster_name(s))
                 .unwrap_or_default()
                 .into(),
+            clusters: self.plugin_clusters(),
         };
         let mut out: Vec<Arc<dyn HttpFilter>> = Vec::new();
         for p in &self.plugins {
@@ -88,6 +92,55 @@ impl Compiler<'_> {
             }
         }
         out
+    }
+}
+
+impl Compiler<'_> {
+    /// The clusters plugins may call, built once per table: every McpBridge `dns` registry
+    /// (`<name>.dns` on its port) and `static` registry (`<name>.static`, port 80, as in
+    /// Higress), and every Service port (`<svc>.<ns>.svc.cluster.local`).
+    fn plugin_clusters(&mut self) -> Arc<Clusters> {
+        if let Some(c) = &self.plugin_clusters {
+            return c.clone();
+        }
+        let mut hosts: Vec<(String, u16)> = Vec::new();
+        if let Some(bridge) = self.snapshot.mcp_bridge() {
+            for r in &bridge.spec.registries {
+                match r.registry_type {
+                    Some(RegistryType::Dns) => {
+                        if let Some(port) = r.port.and_then(|p| u16::try_from(p).ok()) {
+                            hosts.push((format!("{}.dns", r.name), port));
+                        }
+                    }
+                    Some(RegistryType::Static) => hosts.push((format!("{}.static", r.name), 80)),
+                    _ => {}
+                }
+            }
+        }
+        for (_, o) in self.snapshot.objects() {
+            if let Resource::Service(svc) = &o.resource {
+                let ns = svc
+                    .metadata
+                    .namespace
+                    .as_deref()
+                    .unwrap_or("higress-system");
+                for p in &svc.spec.ports {
+                    let host = format!("{}.{ns}.svc.cluster.local", svc.metadata.name);
+                    hosts.push((host, p.port));
+                }
+            }
+        }
+        let mut clusters = Vec::new();
+        for (host, port) in hosts {
+            let Ok(spec) = self.host_spec(&host, Some(port)) else {
+                continue;
+            };
+            let dest = self.destination(100, host.clone(), spec, TargetOptions::default());
+            clusters.push((format!("outbound|{port}||{host}"), dest.target));
+        }
+        let clusters = Arc::new(Clusters::new(clusters));
+        self.plugin_clusters = Some(clusters.clone());
+        clusters
     }
 }
 

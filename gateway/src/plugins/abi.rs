@@ -2,9 +2,11 @@
 //! registered on a wasmtime `Linker<HostState>` under `env`. Each returns a proxy-wasm
 //! [`Status`]; data goes back through the guest's allocator (`abi/memory.rs`).
 //!
-//! Header maps: 0/1 request headers/trailers, 2/3 response headers/trailers. Buffers:
-//! 0/1 request/response body, 6 VM configuration, 7 plugin configuration.
+//! Header maps: 0/1 request headers/trailers, 2/3 response headers/trailers, 6/7 an HTTP
+//! call's response headers/trailers. Buffers: 0/1 request/response body, 4 an HTTP call's
+//! response body, 6 VM configuration, 7 plugin configuration.
 
+pub mod http_call;
 pub mod memory;
 
 use wasmtime::{Caller, Linker};
@@ -51,6 +53,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     add_headers(linker)?;
     add_buffers(linker)?;
     add_stream(linker)?;
+    http_call::add(linker)?;
     add_properties(linker)?;
     add_shared(linker)?;
     add_metrics(linker)?;
@@ -221,6 +224,7 @@ fn add_buffers(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 let buf: &[u8] = match t {
                     0 => &s.stream.request_body,
                     1 => &s.stream.response_body,
+                    4 => s.stream.call_response.as_ref().map_or(&[][..], |r| &r.body),
                     6 => &s.plugin.vm_configuration,
                     7 => &s.plugin.configuration,
                     _ => return Err(Status::NotFound),
@@ -249,6 +253,7 @@ fn add_buffers(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 let len = match t {
                     0 => s.stream.request_body.len(),
                     1 => s.stream.response_body.len(),
+                    4 => s.stream.call_response.as_ref().map_or(0, |r| r.body.len()),
                     6 => s.plugin.vm_configuration.len(),
                     7 => s.plugin.configuration.len(),
                     _ => return Err(Status::NotFound),

@@ -5,6 +5,9 @@
 //! Bodies: Envoy's buffering (`request_body_filter`, `response_body_filter`).
 //! Logging: `proxy_on_log`, `proxy_on_done`, `proxy_on_delete`. A failing call follows
 //! `failStrategy`: `FAIL_OPEN` skips the plugin for the request, `FAIL_CLOSE` answers 503.
+//! HTTP calls a plugin dispatches from the request-header, request-body or response-header
+//! callback are run before the request goes on ([`WasmFilter::settle`]): the plugin's
+//! `Pause` then waits for their answers, as in Envoy.
 
 use std::sync::Arc;
 
@@ -15,8 +18,9 @@ use pingora::proxy::Session;
 use pingora::{Error, ErrorType, Result};
 
 use super::host_state::{HeaderMap, LocalResponse, RequestFacts, StreamState};
+use super::http_call::{self, Clusters};
 use super::runtime::{Binding, PluginRuntime};
-use super::vm::{Callback, VmError};
+use super::vm::{Callback, Outcome, VmError};
 use crate::filter::{FilterState, Flow, HttpFilter};
 use crate::proxy::respond::is_tls;
 use crate::proxy::RequestCtx;
@@ -28,7 +32,12 @@ pub struct RouteFacts {
     pub route_name: Arc<str>,
     /// `outbound|<port>||<host>` of the route's first backend.
     pub cluster_name: Arc<str>,
+    /// The clusters `proxy_http_call` may name.
+    pub clusters: Arc<Clusters>,
 }
+
+/// Rounds of calls one callback may chain (a call's answer dispatching another, …).
+const MAX_CALL_ROUNDS: usize = 16;
 
 /// A plugin on one route.
 #[derive(Debug)]
@@ -94,7 +103,50 @@ impl WasmFilter {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as u64),
             response_code: None,
+            clusters: Some(self.route.clusters.clone()),
         }
+    }
+
+    /// Runs the HTTP calls `outcome` dispatched, gives each answer to
+    /// `proxy_on_http_call_response`, and goes on with the calls those dispatch, until none
+    /// is left or the plugin answered the request itself (its reply is in the outcome).
+    async fn settle(
+        &self,
+        binding: &Binding,
+        stream: &mut StreamState,
+        mut outcome: Outcome,
+    ) -> std::result::Result<Outcome, VmError> {
+        let clusters = self.route.clusters.clone();
+        let mut rounds = 0;
+        while !outcome.calls.is_empty() && outcome.local_response.is_none() {
+            rounds += 1;
+            if rounds > MAX_CALL_ROUNDS {
+                tracing::warn!(plugin = %self.runtime.spec.name, "more than {MAX_CALL_ROUNDS} rounds of HTTP calls in one callback; the rest are dropped");
+                break;
+            }
+            let calls = std::mem::take(&mut outcome.calls);
+            let answers = futures_util::future::join_all(calls.into_iter().map(|call| {
+                let token = call.token;
+                let clusters = clusters.clone();
+                async move { (token, http_call::run(&clusters, call).await) }
+            }))
+            .await;
+            for (token, answer) in answers {
+                stream.call_response = Some(answer);
+                let r = self
+                    .runtime
+                    .run(binding, Callback::HttpCallResponse(token), stream);
+                stream.call_response = None;
+                let r = r?;
+                outcome.calls.extend(r.calls);
+                outcome.resumed |= r.resumed;
+                if r.local_response.is_some() {
+                    outcome.local_response = r.local_response;
+                    break;
+                }
+            }
+        }
+        Ok(outcome)
     }
 
     /// A failed call: fail open (skip) or closed (503).
@@ -271,9 +323,14 @@ impl HttpFilter for WasmFilter {
         };
         let n = stream.request_headers.len() as i32;
         let eos = !has_body(session.req_header());
-        let outcome = self
-            .runtime
-            .run(&binding, Callback::RequestHeaders(n, eos), &mut stream);
+        let outcome =
+            match self
+                .runtime
+                .run(&binding, Callback::RequestHeaders(n, eos), &mut stream)
+            {
+                Ok(o) => self.settle(&binding, &mut stream, o).await,
+                Err(e) => Err(e),
+            };
         let outcome = match outcome {
             Ok(o) => o,
             Err(e) => {
@@ -350,11 +407,14 @@ impl HttpFilter for WasmFilter {
             ws.stream.request_body.extend_from_slice(chunk);
         }
         let len = ws.stream.request_body.len() as i32;
-        let outcome = self.runtime.run(
+        let outcome = match self.runtime.run(
             &ws.binding,
             Callback::RequestBody(len, end_of_stream),
             &mut ws.stream,
-        );
+        ) {
+            Ok(o) => self.settle(&ws.binding, &mut ws.stream, o).await,
+            Err(e) => Err(e),
+        };
         let outcome = match outcome {
             Ok(o) => o,
             Err(e) => {
@@ -398,11 +458,14 @@ impl HttpFilter for WasmFilter {
         ws.stream.facts.response_code = Some(resp.status.as_u16());
         ws.stream.response_headers = response_map(resp);
         let n = ws.stream.response_headers.len() as i32;
-        let outcome = self.runtime.run(
+        let outcome = match self.runtime.run(
             &ws.binding,
             Callback::ResponseHeaders(n, false),
             &mut ws.stream,
-        );
+        ) {
+            Ok(o) => self.settle(&ws.binding, &mut ws.stream, o).await,
+            Err(e) => Err(e),
+        };
         let outcome = match outcome {
             Ok(o) => o,
             Err(e) => {

@@ -36,6 +36,34 @@ pub struct LocalResponse {
     pub body: Vec<u8>,
 }
 
+/// A call a plugin dispatched with `proxy_http_call`, run by the host once the callback
+/// that made it returns.
+#[derive(Debug, Clone)]
+pub struct HttpCall {
+    /// The token the plugin got back.
+    pub token: u32,
+    /// The cluster (`outbound|<port>||<host>`).
+    pub cluster: String,
+    /// Headers with `:method`, `:path`, `:authority`.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Vec<u8>,
+    /// Timeout in milliseconds.
+    pub timeout_ms: u32,
+}
+
+/// What came back for an [`HttpCall`]: map types 6 and 7, buffer type 4. A failed call
+/// (timeout, reset) has no headers, as Envoy reports it.
+#[derive(Debug, Clone, Default)]
+pub struct CallResponse {
+    /// Headers, `:status` first.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Vec<u8>,
+    /// Trailers.
+    pub trailers: HeaderMap,
+}
+
 /// Request facts plugins read as properties (`request.*`, `source.*`, `route_name`, …).
 #[derive(Debug, Clone, Default)]
 pub struct RequestFacts {
@@ -55,6 +83,8 @@ pub struct RequestFacts {
     pub time_nanos: u64,
     /// Response status once known.
     pub response_code: Option<u16>,
+    /// The clusters `proxy_http_call` may name (none: calls are refused).
+    pub clusters: Option<Arc<super::http_call::Clusters>>,
 }
 
 /// Per-request data a VM call works on; lives in the request's filter state between calls.
@@ -82,6 +112,8 @@ pub struct StreamState {
     pub facts: RequestFacts,
     /// Properties the plugin set (`proxy_set_property`), by path.
     pub properties: HashMap<Vec<u8>, Vec<u8>>,
+    /// The response `proxy_on_http_call_response` is about (during that callback).
+    pub call_response: Option<CallResponse>,
 }
 
 /// The store data of one VM.
@@ -110,6 +142,10 @@ pub struct HostState {
     pub done: bool,
     /// Set when the plugin resumed a paused stream (`proxy_continue_stream`).
     pub resumed: bool,
+    /// Calls dispatched during the current callback.
+    pub calls: Vec<HttpCall>,
+    /// The last token handed out.
+    pub last_token: u32,
 }
 
 // === impl HostState ===
@@ -133,6 +169,8 @@ impl HostState {
             in_configure: false,
             done: false,
             resumed: false,
+            calls: Vec::new(),
+            last_token: 0,
         }
     }
 
@@ -143,6 +181,8 @@ impl HostState {
             1 => Some(&self.stream.request_trailers),
             2 => Some(&self.stream.response_headers),
             3 => Some(&self.stream.response_trailers),
+            6 => self.stream.call_response.as_ref().map(|r| &r.headers),
+            7 => self.stream.call_response.as_ref().map(|r| &r.trailers),
             _ => None,
         }
     }

@@ -57,6 +57,9 @@ pub enum Callback {
     ResponseHeaders(i32, bool),
     /// `proxy_on_response_body(ctx, size, end_of_stream)`.
     ResponseBody(i32, bool),
+    /// `proxy_on_http_call_response(root, token, headers, body size, trailers)`, with the
+    /// response in the stream's `call_response`.
+    HttpCallResponse(u32),
     /// `proxy_on_log`, `proxy_on_done`, `proxy_on_delete`.
     Finish,
 }
@@ -68,9 +71,15 @@ pub struct Outcome {
     pub action: i32,
     /// A local reply the plugin asked for.
     pub local_response: Option<super::host_state::LocalResponse>,
+    /// HTTP calls the plugin dispatched.
+    pub calls: Vec<super::host_state::HttpCall>,
+    /// The plugin resumed the stream (`proxy_continue_stream`).
+    pub resumed: bool,
 }
 
 type Http3 = TypedFunc<(i32, i32, i32), i32>;
+/// `proxy_on_http_call_response(root, token, headers, body size, trailers)`.
+type CallResponseFn = TypedFunc<(i32, i32, i32, i32, i32), ()>;
 
 struct Exports {
     context_create: TypedFunc<(i32, i32), ()>,
@@ -78,6 +87,7 @@ struct Exports {
     request_body: Option<Http3>,
     response_headers: Option<Http3>,
     response_body: Option<Http3>,
+    http_call_response: Option<CallResponseFn>,
     log: Option<TypedFunc<i32, ()>>,
     done: Option<TypedFunc<i32, i32>>,
     delete: Option<TypedFunc<i32, ()>>,
@@ -239,14 +249,20 @@ impl Vm {
         stream: &mut StreamState,
     ) -> Result<Outcome, VmError> {
         std::mem::swap(&mut self.store.data_mut().stream, stream);
-        self.store.data_mut().local_response = None;
-        self.store.data_mut().effective_context = id;
+        let data = self.store.data_mut();
+        data.local_response = None;
+        data.effective_context = id;
+        data.resumed = false;
+        data.calls.clear();
         let result = self.dispatch(id, cb);
         std::mem::swap(&mut self.store.data_mut().stream, stream);
         let action = result?;
+        let data = self.store.data_mut();
         Ok(Outcome {
             action,
-            local_response: self.store.data_mut().local_response.take(),
+            local_response: data.local_response.take(),
+            calls: std::mem::take(&mut data.calls),
+            resumed: data.resumed,
         })
     }
 
@@ -257,6 +273,25 @@ impl Vm {
             Callback::RequestBody(n, eos) => (e.request_body.clone(), n, eos),
             Callback::ResponseHeaders(n, eos) => (e.response_headers.clone(), n, eos),
             Callback::ResponseBody(n, eos) => (e.response_body.clone(), n, eos),
+            Callback::HttpCallResponse(token) => {
+                let Some(f) = e.http_call_response.clone() else {
+                    return Ok(0);
+                };
+                let r = self.store.data().stream.call_response.as_ref();
+                let count = |m: Option<usize>| m.unwrap_or(0) as i32;
+                let headers = count(r.map(|r| r.headers.len()));
+                let body = count(r.map(|r| r.body.len()));
+                let trailers = count(r.map(|r| r.trailers.len()));
+                // Envoy delivers call responses to the root context (the Go SDK finds the
+                // HTTP context by token; the Rust SDK ignores the id).
+                let root = self.root_id;
+                self.call(
+                    f,
+                    (root, token as i32, headers, body, trailers),
+                    CALL_DEADLINE,
+                )?;
+                return Ok(0);
+            }
             Callback::Finish => {
                 let (log, done, delete) = (e.log.clone(), e.done.clone(), e.delete.clone());
                 if let Some(f) = log {
@@ -295,6 +330,9 @@ impl Exports {
             request_body: http(store, "proxy_on_request_body"),
             response_headers: http(store, "proxy_on_response_headers"),
             response_body: http(store, "proxy_on_response_body"),
+            http_call_response: instance
+                .get_typed_func(&mut *store, "proxy_on_http_call_response")
+                .ok(),
             log: instance.get_typed_func(&mut *store, "proxy_on_log").ok(),
             done: instance.get_typed_func(&mut *store, "proxy_on_done").ok(),
             delete: instance.get_typed_func(&mut *store, "proxy_on_delete").ok(),
