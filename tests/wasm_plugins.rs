@@ -575,3 +575,96 @@ async fn ext_auth_asks_its_auth_service_with_an_http_call() {
     );
     assert_eq!(backends.hits("one"), before);
 }
+
+/// proxy-wasm's header map encoding: count, then each name and value length, then each
+/// name and value followed by a NUL. As WAT string escapes.
+fn wat_pairs(pairs: &[(&str, &str)]) -> (String, usize) {
+    let mut bytes = (pairs.len() as u32).to_le_bytes().to_vec();
+    for (k, v) in pairs {
+        bytes.extend((k.len() as u32).to_le_bytes());
+        bytes.extend((v.len() as u32).to_le_bytes());
+    }
+    for (k, v) in pairs {
+        bytes.extend(k.as_bytes());
+        bytes.push(0);
+        bytes.extend(v.as_bytes());
+        bytes.push(0);
+    }
+    let text = bytes.iter().map(|b| format!("\\{b:02x}")).collect();
+    (text, bytes.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticks_run_and_their_http_calls_are_answered() {
+    let backends = Backends::start(&["one"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = "outbound|80||one.static";
+    let (headers, headers_len) = wat_pairs(&[
+        (":method", "GET"),
+        (":path", "/tick"),
+        (":authority", "ticker"),
+    ]);
+    // Every 50 ms: count a tick and call the `one` backend; count each answer.
+    let wat = format!(
+        r#"(module
+  (import "env" "proxy_set_tick_period_milliseconds" (func $period (param i32) (result i32)))
+  (import "env" "proxy_define_metric" (func $define (param i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_increment_metric" (func $inc (param i32 i64) (result i32)))
+  (import "env" "proxy_http_call" (func $call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (data (i32.const 16) "ticks")
+  (data (i32.const 32) "answers")
+  (data (i32.const 64) "{cluster}")
+  (data (i32.const 128) "{headers}")
+  (global $heap (mut i32) (i32.const 4096))
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param $n i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.add (global.get $heap) (local.get $n)))
+    (local.get $p))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_configure") (param i32 i32) (result i32)
+    (drop (call $period (i32.const 50)))
+    (drop (call $define (i32.const 0) (i32.const 16) (i32.const 5) (i32.const 1000)))
+    (drop (call $define (i32.const 0) (i32.const 32) (i32.const 7) (i32.const 1004)))
+    (i32.const 1))
+  (func (export "proxy_on_tick") (param i32)
+    (drop (call $inc (i32.load (i32.const 1000)) (i64.const 1)))
+    (drop (call $call (i32.const 64) (i32.const {cluster_len}) (i32.const 128) (i32.const {headers_len})
+      (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1000) (i32.const 1008))))
+  (func (export "proxy_on_http_call_response") (param i32 i32 i32 i32 i32)
+    (drop (call $inc (i32.load (i32.const 1004)) (i64.const 1)))))"#,
+        cluster_len = cluster.len(),
+    );
+    let path = wat_plugin(dir.path(), "ticker", &wat);
+    let plugin = WasmPlugin::file("ticker", &path).set("defaultConfig", json!({}));
+    let config = config(&backends, &[route("r", "a.test")], &[plugin]);
+    let gw = Gantry::builder().metrics(true).start(config).await;
+    let counter = |text: &str, name: &str| {
+        let prefix = format!("gantry_wasm_plugin_counter{{plugin=\"ticker\",name=\"{name}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    try_eventually(DEADLINE, || async {
+        let text = gantry_tests::scrape::scrape(gw.metrics_port()).await;
+        let (ticks, answers) = (counter(&text, "ticks"), counter(&text, "answers"));
+        if ticks >= 5.0 && answers >= 3.0 {
+            Ok(())
+        } else {
+            Err(format!("ticks {ticks}, answers {answers}\n{}", gw.log()))
+        }
+    })
+    .await
+    .unwrap();
+    let calls = backends.get("one").requests();
+    assert!(
+        calls
+            .iter()
+            .any(|r| r.path == "/tick" && r.host == "ticker"),
+        "the tick's call reached the backend with its :path and :authority"
+    );
+}

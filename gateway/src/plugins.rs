@@ -259,6 +259,8 @@ impl PluginRegistry {
             self.vms,
         )
         .map_err(|e| e.to_string())?;
-        Ok(Arc::new(rt))
+        let rt = Arc::new(rt);
+        rt.spawn_ticks();
+        Ok(rt)
     }
 }

@@ -139,6 +139,11 @@ impl Compiler<'_> {
             clusters.push((format!("outbound|{port}||{host}"), dest.target));
         }
         let clusters = Arc::new(Clusters::new(clusters));
+        for p in &self.plugins {
+            if let Ok(rt) = &p.runtime {
+                rt.set_clusters(clusters.clone());
+            }
+        }
         self.plugin_clusters = Some(clusters.clone());
         clusters
     }

@@ -4,13 +4,20 @@
 //! mutex, held only for the duration of one synchronous call. A VM that traps is dropped
 //! and a fresh one started on next use; requests whose context lived in it then follow
 //! the plugin's `failStrategy`.
+//!
+//! Ticks: a VM whose plugin set a tick period gets `proxy_on_tick` on its root context that
+//! often (a background task per runtime, ending with it); HTTP calls a tick dispatches are
+//! run and answered on the root context like a request's ([`super::http_call`]).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use wasmtime::{Engine, InstancePre};
 
-use super::host_state::{HostState, PluginInfo, StreamState};
+use super::host_state::{HostState, HttpCall, PluginInfo, StreamState};
+use super::http_call::Clusters;
 use super::shared::SharedState;
 use super::spec::PluginSpec;
 use super::vm::{Callback, Outcome, Vm, VmError};
@@ -28,7 +35,13 @@ pub struct PluginRuntime {
     slots: Vec<Mutex<Slot>>,
     next: AtomicUsize,
     traps: AtomicU64,
+    clusters: ArcSwap<Clusters>,
 }
+
+/// How often a runtime without a tick period looks again (a plugin may set one later).
+const TICK_IDLE: Duration = Duration::from_secs(1);
+/// The shortest tick period honoured.
+const MIN_TICK: Duration = Duration::from_millis(10);
 
 struct Slot {
     vm: Option<Vm>,
@@ -100,7 +113,85 @@ impl PluginRuntime {
             slots,
             next: AtomicUsize::new(0),
             traps: AtomicU64::new(0),
+            clusters: ArcSwap::from_pointee(Clusters::default()),
         })
+    }
+
+    /// The clusters root-context calls (from ticks) may name: the current table's.
+    pub fn set_clusters(&self, clusters: Arc<Clusters>) {
+        self.clusters.store(clusters);
+    }
+
+    /// Starts the tick task on the current Tokio runtime (none outside one, as in
+    /// `gantry validate`); it ends when the last reference to the runtime goes.
+    pub fn spawn_ticks(self: &Arc<Self>) {
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(tick_loop(Arc::downgrade(self)));
+        }
+    }
+
+    /// The shortest tick period any started VM asked for.
+    fn tick_period(&self) -> Option<Duration> {
+        self.slots
+            .iter()
+            .filter_map(|s| lock(s).vm.as_ref().and_then(Vm::tick_period))
+            .min()
+    }
+
+    /// Ticks every started VM that asked for ticks; runs the calls they dispatch.
+    async fn tick(&self) {
+        let mut pending: Vec<(usize, u64, Vec<HttpCall>)> = Vec::new();
+        for (index, slot) in self.slots.iter().enumerate() {
+            let mut slot = lock(slot);
+            let Some(vm) = slot.vm.as_mut().filter(|vm| vm.tick_period().is_some()) else {
+                continue;
+            };
+            let root = vm.root_id();
+            let mut stream = self.root_stream();
+            match vm.run(root, Callback::Tick, &mut stream) {
+                Ok(o) if !o.calls.is_empty() => pending.push((index, slot.generation, o.calls)),
+                Ok(_) => {}
+                Err(e) => self.failed(&mut slot, &e),
+            }
+        }
+        for (index, generation, mut calls) in pending {
+            // Calls answered, and calls their answers make, a few rounds at most.
+            for _ in 0..4 {
+                if calls.is_empty() {
+                    break;
+                }
+                let clusters = self.clusters.load_full();
+                let answers = futures_util::future::join_all(calls.drain(..).map(|call| {
+                    let clusters = clusters.clone();
+                    async move { (call.token, super::http_call::run(&clusters, call).await) }
+                }))
+                .await;
+                let mut slot = lock(&self.slots[index]);
+                if slot.generation != generation {
+                    break;
+                }
+                for (token, answer) in answers {
+                    let Some(vm) = slot.vm.as_mut() else { break };
+                    let root = vm.root_id();
+                    let mut stream = self.root_stream();
+                    stream.call_response = Some(answer);
+                    match vm.run(root, Callback::HttpCallResponse(token), &mut stream) {
+                        Ok(o) => calls.extend(o.calls),
+                        Err(e) => {
+                            self.failed(&mut slot, &e);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The stream of a root-context call: no request, the current clusters.
+    fn root_stream(&self) -> StreamState {
+        let mut stream = StreamState::default();
+        stream.facts.clusters = Some(self.clusters.load_full());
+        stream
     }
 
     /// The plugin's shared data, queues and metrics.
@@ -172,5 +263,20 @@ impl PluginRuntime {
             self.failed(&mut slot, e);
         }
         result
+    }
+}
+
+/// Ticks `runtime` while it lives.
+async fn tick_loop(runtime: Weak<PluginRuntime>) {
+    loop {
+        let period = match runtime.upgrade() {
+            Some(rt) => rt.tick_period(),
+            None => return,
+        };
+        tokio::time::sleep(period.map_or(TICK_IDLE, |p| p.max(MIN_TICK))).await;
+        let Some(rt) = runtime.upgrade() else { return };
+        if period.is_some() {
+            rt.tick().await;
+        }
     }
 }

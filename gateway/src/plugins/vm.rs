@@ -60,6 +60,8 @@ pub enum Callback {
     /// `proxy_on_http_call_response(root, token, headers, body size, trailers)`, with the
     /// response in the stream's `call_response`.
     HttpCallResponse(u32),
+    /// `proxy_on_tick(root)`.
+    Tick,
     /// `proxy_on_log`, `proxy_on_done`, `proxy_on_delete`.
     Finish,
 }
@@ -88,6 +90,7 @@ struct Exports {
     response_headers: Option<Http3>,
     response_body: Option<Http3>,
     http_call_response: Option<CallResponseFn>,
+    tick: Option<TypedFunc<i32, ()>>,
     log: Option<TypedFunc<i32, ()>>,
     done: Option<TypedFunc<i32, i32>>,
     delete: Option<TypedFunc<i32, ()>>,
@@ -231,6 +234,19 @@ impl Vm {
         f.call(&mut self.store, args).map_err(trap)
     }
 
+    /// The root context's id (ticks and root-context call answers go there).
+    pub fn root_id(&self) -> i32 {
+        self.root_id
+    }
+
+    /// The tick period the plugin asked for (`proxy_set_tick_period_milliseconds`), if it
+    /// asked and exports `proxy_on_tick`.
+    pub fn tick_period(&self) -> Option<std::time::Duration> {
+        let ms = self.store.data().tick_period_ms;
+        (ms > 0 && self.exports.tick.is_some())
+            .then(|| std::time::Duration::from_millis(u64::from(ms)))
+    }
+
     /// Creates an HTTP context for a new request; returns its id.
     pub fn create_context(&mut self) -> Result<i32, VmError> {
         let id = self.next_id;
@@ -292,6 +308,13 @@ impl Vm {
                 )?;
                 return Ok(0);
             }
+            Callback::Tick => {
+                if let Some(f) = e.tick.clone() {
+                    let root = self.root_id;
+                    self.call(f, root, CALL_DEADLINE)?;
+                }
+                return Ok(0);
+            }
             Callback::Finish => {
                 let (log, done, delete) = (e.log.clone(), e.done.clone(), e.delete.clone());
                 if let Some(f) = log {
@@ -333,6 +356,7 @@ impl Exports {
             http_call_response: instance
                 .get_typed_func(&mut *store, "proxy_on_http_call_response")
                 .ok(),
+            tick: instance.get_typed_func(&mut *store, "proxy_on_tick").ok(),
             log: instance.get_typed_func(&mut *store, "proxy_on_log").ok(),
             done: instance.get_typed_func(&mut *store, "proxy_on_done").ok(),
             delete: instance.get_typed_func(&mut *store, "proxy_on_delete").ok(),
