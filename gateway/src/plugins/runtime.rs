@@ -1,7 +1,8 @@
 //! [`PluginRuntime`]: one configured plugin — its linked module, configuration and a small
-//! pool of VMs (one per worker thread, as Envoy keeps one per worker). A request sticks to
-//! one VM for its whole life (its HTTP context lives there); each VM sits behind its own
-//! mutex, held only for the duration of one synchronous call. A VM that traps is dropped
+//! pool of VMs (one per worker thread, as Envoy keeps one per worker). A request binds to
+//! its worker thread's VM and sticks to it for its whole life (its HTTP context lives
+//! there); each VM sits behind its own mutex, held only for the duration of one
+//! synchronous call, so it is contended only when a task moved threads or a tick runs. A VM that traps is dropped
 //! and a fresh one started on next use; requests whose context lived in it then follow
 //! the plugin's `failStrategy`.
 //!
@@ -33,9 +34,16 @@ pub struct PluginRuntime {
     info: Arc<PluginInfo>,
     shared: Arc<SharedState>,
     slots: Vec<Mutex<Slot>>,
-    next: AtomicUsize,
     traps: AtomicU64,
     clusters: ArcSwap<Clusters>,
+}
+
+/// Numbers threads in the order they first bind a request.
+static NEXT_WORKER: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's number (its VM in each runtime is `number % VMs`).
+    static WORKER: usize = NEXT_WORKER.fetch_add(1, Ordering::Relaxed);
 }
 
 /// How often a runtime without a tick period looks again (a plugin may set one later).
@@ -111,7 +119,6 @@ impl PluginRuntime {
             info,
             shared,
             slots,
-            next: AtomicUsize::new(0),
             traps: AtomicU64::new(0),
             clusters: ArcSwap::from_pointee(Clusters::default()),
         })
@@ -223,9 +230,11 @@ impl PluginRuntime {
         }
     }
 
-    /// Binds a new request to a VM and creates its HTTP context.
+    /// Binds a new request to a VM and creates its HTTP context: the VM of the calling
+    /// worker thread (one per core), so that requests on different workers do not wait for
+    /// each other's calls.
     pub fn bind(&self) -> Result<Binding, VmError> {
-        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        let index = WORKER.with(|w| *w) % self.slots.len();
         let mut slot = lock(&self.slots[index]);
         let created = self.ready(&mut slot).and_then(Vm::create_context);
         match created {
