@@ -668,3 +668,51 @@ async fn ticks_run_and_their_http_calls_are_answered() {
         "the tick's call reached the backend with its :path and :authority"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_from_a_body_callback_reaches_the_client_whole() {
+    let backends = Backends::start(&["one"]);
+    let (name, version) = DATA_MASKING;
+    let plugin = WasmPlugin::file("ai-data-masking", &wheel_plugin(name, version)).set(
+        "defaultConfig",
+        json!({
+            "deny_openai": true,
+            "deny_words": ["forbidden-word"],
+            "deny_code": 403,
+            "deny_message": "blocked by the masking policy",
+        }),
+    );
+    let config = config(&backends, &[route("masked", "a.test")], &[plugin]);
+    let gw = Gantry::start(config).await;
+    gw.client().eventually_backend("a.test", "/", "one").await;
+    let body =
+        json!({"model": "m", "messages": [{"role": "user", "content": "say forbidden-word"}]});
+    let reply = gw
+        .client()
+        .send(
+            Method::POST,
+            "a.test",
+            "/v1/chat/completions",
+            &[("content-type", "application/json")],
+            Some(body.to_string()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status.as_u16(), 403, "{}", reply.summary());
+    let text = reply.body.clone();
+    assert!(
+        text.contains("blocked by the masking policy"),
+        "the plugin's own body, not an error page: {text}"
+    );
+    assert_eq!(
+        reply
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/json"),
+        "the plugin's headers: {}",
+        reply.summary()
+    );
+    // The connection's next request is served normally.
+    gw.client().eventually_backend("a.test", "/", "one").await;
+}

@@ -30,6 +30,20 @@ pub enum Flow {
     Responded,
 }
 
+/// A reply a filter decided on in a phase that cannot write one (a request-body chunk
+/// arrives while the request is already on its way upstream): the filter stores it in the
+/// request's context and fails the phase with its status; the proxy's `fail_to_proxy` then
+/// sends this instead of an error page.
+#[derive(Debug, Clone)]
+pub struct PendingReply {
+    /// Status.
+    pub status: u16,
+    /// Headers (lower-case names; pseudo-headers and `content-length` are ignored).
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// Body.
+    pub body: Bytes,
+}
+
 /// One step of a route's request handling. Every phase defaults to a no-op.
 #[async_trait]
 pub trait HttpFilter: Send + Sync + std::fmt::Debug {

@@ -548,6 +548,9 @@ impl ProxyHttp for GatewayProxy {
         e: &Error,
         ctx: &mut Self::CTX,
     ) -> FailToProxy {
+        if let Some(reply) = ctx.pending_reply.take() {
+            return respond::send_pending(session, reply).await;
+        }
         match ctx.grpc {
             Some(call) => error::respond_grpc_error(session, e, call).await,
             None => error::respond_error(session, e).await,

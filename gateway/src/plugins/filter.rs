@@ -21,7 +21,7 @@ use super::host_state::{HeaderMap, LocalResponse, RequestFacts, StreamState};
 use super::http_call::{self, Clusters};
 use super::runtime::{Binding, PluginRuntime};
 use super::vm::{Callback, Outcome, VmError};
-use crate::filter::{FilterState, Flow, HttpFilter};
+use crate::filter::{FilterState, Flow, HttpFilter, PendingReply};
 use crate::proxy::respond::is_tls;
 use crate::proxy::RequestCtx;
 
@@ -394,7 +394,7 @@ impl HttpFilter for WasmFilter {
         _session: &mut Session,
         body: &mut Option<Bytes>,
         end_of_stream: bool,
-        _ctx: &mut RequestCtx,
+        ctx: &mut RequestCtx,
         state: &mut FilterState,
     ) -> Result<()> {
         let Some(ws) = state.as_mut().and_then(|s| s.downcast_mut::<WasmStream>()) else {
@@ -425,8 +425,14 @@ impl HttpFilter for WasmFilter {
         };
         if let Some(reply) = outcome.local_response {
             ws.skipped = true;
+            let status = reply.status;
+            ctx.pending_reply = Some(PendingReply {
+                status,
+                headers: reply.headers,
+                body: Bytes::from(reply.body),
+            });
             return Err(Error::explain(
-                ErrorType::HTTPStatus(reply.status),
+                ErrorType::HTTPStatus(status),
                 format!(
                     "plugin {} answered the request body",
                     self.runtime.spec.name

@@ -38,6 +38,8 @@ pub struct RequestCtx {
     pub(crate) filter_states: Vec<FilterState>,
     /// Timestamps for metrics and the access log (`observe`).
     pub(crate) obs: crate::observe::RequestObs,
+    /// A reply a filter chose where it could not send it (`fail_to_proxy` sends it).
+    pub(crate) pending_reply: Option<crate::filter::PendingReply>,
 }
 
 // === impl RequestCtx ===
