@@ -45,7 +45,10 @@ if title in text:
     end = start + len(title) + nxt.start() if nxt else len(text)
     text = text[:start] + section.strip() + "\n\n" + text[end:].lstrip("\n")
 else:
-    marker = "\n## Comparison with nginx and HAProxy"
+    # Before bench/compare.sh's section (it rewrites everything between its markers).
+    marker = "\n<!-- bench/compare.sh: begin -->"
+    if marker not in text:
+        marker = "\n## Comparison with nginx and HAProxy"
     if marker in text:
         i = text.index(marker)
         text = text[:i] + "\n" + section.strip() + "\n" + text[i:]
