@@ -10,10 +10,11 @@ use gantry_tests::backends::Backends;
 use gantry_tests::config::Registry;
 use gantry_tests::load::KeepAliveLoad;
 use gantry_tests::plugins::{
-    wat_append_header, wat_plugin, wat_request_headers, wheel_plugin, WasmPlugin,
+    plugin_config as config, route_to_one as route, wat_append_header, wat_pairs, wat_plugin,
+    wat_request_headers, wat_with, wheel_plugin, WasmPlugin,
 };
 use gantry_tests::ports::closed_port;
-use gantry_tests::{try_eventually, validate, ConfigDir, Gantry, Ingress, Path, DEADLINE};
+use gantry_tests::{try_eventually, validate, Gantry, DEADLINE};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -23,21 +24,32 @@ const DATA_MASKING: (&str, &str) = ("ai-data-masking", "2.0.3");
 const AI_STATISTICS: (&str, &str) = ("ai-statistics", "2.0.0");
 const EXT_AUTH: (&str, &str) = ("gpustack-ext-auth", "0.1.3");
 
-fn route(name: &str, host: &str) -> Ingress {
-    Ingress::route(name, Some(host), Path::prefix("/"), "one.static")
+/// `ai-data-masking` with `settings` as its global config on route `masked` (`a.test`),
+/// started and answering.
+async fn with_masking(settings: Value) -> (Backends, Gantry) {
+    let backends = Backends::start(&["one"]);
+    let (name, version) = DATA_MASKING;
+    let plugin = WasmPlugin::file("ai-data-masking", &wheel_plugin(name, version))
+        .set("defaultConfig", settings);
+    let config = config(&backends, &[route("masked", "a.test")], &[plugin]);
+    let gw = Gantry::start(config).await;
+    gw.client().eventually_backend("a.test", "/", "one").await;
+    (backends, gw)
 }
 
-/// A config dir with backend `one`, the given Ingresses and plugins.
-fn config(backends: &Backends, ingresses: &[Ingress], plugins: &[WasmPlugin]) -> ConfigDir {
-    let config = ConfigDir::new();
-    config.write_mcpbridge(&backends.registries());
-    for i in ingresses {
-        config.write_ingress(i);
-    }
-    for p in plugins {
-        config.write(&p.file_name(), &p.yaml());
-    }
-    config
+/// POSTs an OpenAI chat request whose one user message is `content` to `host`.
+async fn post_chat(gw: &Gantry, host: &str, content: &str) -> gantry_tests::Reply {
+    let body = json!({"model": "m", "messages": [{"role": "user", "content": content}]});
+    gw.client()
+        .send(
+            Method::POST,
+            host,
+            "/v1/chat/completions",
+            &[("content-type", "application/json")],
+            Some(body.to_string()),
+        )
+        .await
+        .unwrap()
 }
 
 fn transformer_config(value: &str) -> Value {
@@ -332,32 +344,14 @@ async fn plugins_run_in_phase_then_priority_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rust_sdk_plugin_rewrites_the_request_body() {
-    let backends = Backends::start(&["one"]);
-    let (name, version) = DATA_MASKING;
-    let plugin = WasmPlugin::file("ai-data-masking", &wheel_plugin(name, version)).set(
-        "defaultConfig",
-        json!({
-            "deny_openai": true,
-            "deny_words": [],
-            "replace_roles": [{"regex": "secret-[0-9]+", "type": "replace", "value": "****"}]
-        }),
-    );
-    let config = config(&backends, &[route("masked", "a.test")], &[plugin]);
-    let gw = Gantry::start(config).await;
-    gw.client().eventually_backend("a.test", "/", "one").await;
-    let body =
-        json!({"model": "m", "messages": [{"role": "user", "content": "my key is secret-12345"}]});
-    let reply = gw
-        .client()
-        .send(
-            Method::POST,
-            "a.test",
-            "/v1/chat/completions",
-            &[("content-type", "application/json")],
-            Some(body.to_string()),
-        )
+    let (_backends, gw) = with_masking(json!({
+        "deny_openai": true,
+        "deny_words": [],
+        "replace_roles": [{"regex": "secret-[0-9]+", "type": "replace", "value": "****"}]
+    }))
+    .await;
+    let reply = post_chat(&gw, "a.test", "my key is secret-12345")
         .await
-        .unwrap()
         .expect_backend("one")
         .unwrap();
     let seen: Value = serde_json::from_str(reply.json()["body"].as_str().unwrap()).unwrap();
@@ -576,24 +570,6 @@ async fn ext_auth_asks_its_auth_service_with_an_http_call() {
     assert_eq!(backends.hits("one"), before);
 }
 
-/// proxy-wasm's header map encoding: count, then each name and value length, then each
-/// name and value followed by a NUL. As WAT string escapes.
-fn wat_pairs(pairs: &[(&str, &str)]) -> (String, usize) {
-    let mut bytes = (pairs.len() as u32).to_le_bytes().to_vec();
-    for (k, v) in pairs {
-        bytes.extend((k.len() as u32).to_le_bytes());
-        bytes.extend((v.len() as u32).to_le_bytes());
-    }
-    for (k, v) in pairs {
-        bytes.extend(k.as_bytes());
-        bytes.push(0);
-        bytes.extend(v.as_bytes());
-        bytes.push(0);
-    }
-    let text = bytes.iter().map(|b| format!("\\{b:02x}")).collect();
-    (text, bytes.len())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ticks_run_and_their_http_calls_are_answered() {
     let backends = Backends::start(&["one"]);
@@ -605,27 +581,16 @@ async fn ticks_run_and_their_http_calls_are_answered() {
         (":authority", "ticker"),
     ]);
     // Every 50 ms: count a tick and call the `one` backend; count each answer.
-    let wat = format!(
-        r#"(module
-  (import "env" "proxy_set_tick_period_milliseconds" (func $period (param i32) (result i32)))
+    let imports = r#"(import "env" "proxy_set_tick_period_milliseconds" (func $period (param i32) (result i32)))
   (import "env" "proxy_define_metric" (func $define (param i32 i32 i32 i32) (result i32)))
   (import "env" "proxy_increment_metric" (func $inc (param i32 i64) (result i32)))
-  (import "env" "proxy_http_call" (func $call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 2)
-  (data (i32.const 16) "ticks")
-  (data (i32.const 32) "answers")
-  (data (i32.const 64) "{cluster}")
-  (data (i32.const 128) "{headers}")
-  (global $heap (mut i32) (i32.const 4096))
-  (func (export "proxy_abi_version_0_2_1"))
-  (func (export "proxy_on_memory_allocate") (param $n i32) (result i32)
-    (local $p i32)
-    (local.set $p (global.get $heap))
-    (global.set $heap (i32.add (global.get $heap) (local.get $n)))
-    (local.get $p))
-  (func (export "proxy_on_context_create") (param i32 i32))
-  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
-  (func (export "proxy_on_configure") (param i32 i32) (result i32)
+  (import "env" "proxy_http_call" (func $call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))"#;
+    let data = format!(
+        r#"(data (i32.const 16) "ticks") (data (i32.const 32) "answers")
+  (data (i32.const 64) "{cluster}") (data (i32.const 128) "{headers}")"#
+    );
+    let funcs = format!(
+        r#"(func (export "proxy_on_configure") (param i32 i32) (result i32)
     (drop (call $period (i32.const 50)))
     (drop (call $define (i32.const 0) (i32.const 16) (i32.const 5) (i32.const 1000)))
     (drop (call $define (i32.const 0) (i32.const 32) (i32.const 7) (i32.const 1004)))
@@ -635,9 +600,11 @@ async fn ticks_run_and_their_http_calls_are_answered() {
     (drop (call $call (i32.const 64) (i32.const {cluster_len}) (i32.const 128) (i32.const {headers_len})
       (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1000) (i32.const 1008))))
   (func (export "proxy_on_http_call_response") (param i32 i32 i32 i32 i32)
-    (drop (call $inc (i32.load (i32.const 1004)) (i64.const 1)))))"#,
+    (drop (call $inc (i32.load (i32.const 1004)) (i64.const 1))))"#,
         cluster_len = cluster.len(),
     );
+    // Every 50 ms: count a tick and call the `one` backend; count each answer.
+    let wat = wat_with(imports, &data, &funcs);
     let path = wat_plugin(dir.path(), "ticker", &wat);
     let plugin = WasmPlugin::file("ticker", &path).set("defaultConfig", json!({}));
     let config = config(&backends, &[route("r", "a.test")], &[plugin]);
@@ -671,33 +638,14 @@ async fn ticks_run_and_their_http_calls_are_answered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_from_a_body_callback_reaches_the_client_whole() {
-    let backends = Backends::start(&["one"]);
-    let (name, version) = DATA_MASKING;
-    let plugin = WasmPlugin::file("ai-data-masking", &wheel_plugin(name, version)).set(
-        "defaultConfig",
-        json!({
-            "deny_openai": true,
-            "deny_words": ["forbidden-word"],
-            "deny_code": 403,
-            "deny_message": "blocked by the masking policy",
-        }),
-    );
-    let config = config(&backends, &[route("masked", "a.test")], &[plugin]);
-    let gw = Gantry::start(config).await;
-    gw.client().eventually_backend("a.test", "/", "one").await;
-    let body =
-        json!({"model": "m", "messages": [{"role": "user", "content": "say forbidden-word"}]});
-    let reply = gw
-        .client()
-        .send(
-            Method::POST,
-            "a.test",
-            "/v1/chat/completions",
-            &[("content-type", "application/json")],
-            Some(body.to_string()),
-        )
-        .await
-        .unwrap();
+    let (_backends, gw) = with_masking(json!({
+        "deny_openai": true,
+        "deny_words": ["forbidden-word"],
+        "deny_code": 403,
+        "deny_message": "blocked by the masking policy",
+    }))
+    .await;
+    let reply = post_chat(&gw, "a.test", "say forbidden-word").await;
     assert_eq!(reply.status.as_u16(), 403, "{}", reply.summary());
     let text = reply.body.clone();
     assert!(

@@ -9,27 +9,13 @@ use std::time::Duration;
 
 use gantry_tests::backends::Backends;
 use gantry_tests::file_server::FileServer;
-use gantry_tests::plugins::{wheel_plugin, WasmPlugin};
+use gantry_tests::plugins::{
+    plugin_config as config, route_to_one as route, wheel_plugin, WasmPlugin,
+};
 use gantry_tests::registry::{plugin_tar_gz, Registry, OCI_LAYER, WASM_LAYER};
-use gantry_tests::{try_eventually, validate, ConfigDir, Gantry, Ingress, Path, DEADLINE};
+use gantry_tests::{try_eventually, validate, Gantry, DEADLINE};
 use reqwest::Method;
 use serde_json::{json, Value};
-
-fn route(name: &str, host: &str) -> Ingress {
-    Ingress::route(name, Some(host), Path::prefix("/"), "one.static")
-}
-
-fn config(backends: &Backends, ingresses: &[Ingress], plugins: &[WasmPlugin]) -> ConfigDir {
-    let config = ConfigDir::new();
-    config.write_mcpbridge(&backends.registries());
-    for i in ingresses {
-        config.write_ingress(i);
-    }
-    for p in plugins {
-        config.write(&p.file_name(), &p.yaml());
-    }
-    config
-}
 
 /// transformer adding `x-added: <value>` to the request.
 fn adds(value: &str) -> Value {

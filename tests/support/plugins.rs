@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+use crate::backends::Backends;
+use crate::config::{ConfigDir, Ingress};
+
 /// The wheel's version the tests were written against.
 pub const WHEEL_VERSION: &str = "0.5.1";
 
@@ -67,6 +70,18 @@ fn wat_module(head: &str, body: &str) -> String {
         Some((i, d)) => (i, d),
         None => ("", head),
     };
+    let funcs = format!(
+        r#"(func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    {body})"#
+    );
+    wat_with(imports, data, &funcs)
+}
+
+/// A proxy-wasm 0.2.1 module: `imports`, one page of `data` at low addresses, what every
+/// test module has (memory, a bump allocator from 1024, the ABI marker, context create, VM
+/// start), then `funcs`.
+pub fn wat_with(imports: &str, data: &str, funcs: &str) -> String {
     format!(
         r#"(module
   {imports}
@@ -81,10 +96,53 @@ fn wat_module(head: &str, body: &str) -> String {
     (local.get $p))
   (func (export "proxy_on_context_create") (param i32 i32))
   (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
-  (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
-  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
-    {body}))"#
+  {funcs})"#
     )
+}
+
+/// proxy-wasm's header map encoding of `pairs` (count, each name and value length, then
+/// each name and value followed by a NUL) as a WAT string, and its length in bytes.
+pub fn wat_pairs(pairs: &[(&str, &str)]) -> (String, usize) {
+    let mut bytes = (pairs.len() as u32).to_le_bytes().to_vec();
+    for (k, v) in pairs {
+        bytes.extend((k.len() as u32).to_le_bytes());
+        bytes.extend((v.len() as u32).to_le_bytes());
+    }
+    for (k, v) in pairs {
+        bytes.extend(k.as_bytes());
+        bytes.push(0);
+        bytes.extend(v.as_bytes());
+        bytes.push(0);
+    }
+    let text = bytes.iter().map(|b| format!("\\{b:02x}")).collect();
+    (text, bytes.len())
+}
+
+/// An Ingress `name` on `host`, every path to the `one.static` backend.
+pub fn route_to_one(name: &str, host: &str) -> Ingress {
+    Ingress::route(
+        name,
+        Some(host),
+        crate::config::Path::prefix("/"),
+        "one.static",
+    )
+}
+
+/// A config dir with the McpBridge of `backends`, the Ingresses and the plugins.
+pub fn plugin_config(
+    backends: &Backends,
+    ingresses: &[Ingress],
+    plugins: &[WasmPlugin],
+) -> ConfigDir {
+    let config = ConfigDir::new();
+    config.write_mcpbridge(&backends.registries());
+    for i in ingresses {
+        config.write_ingress(i);
+    }
+    for p in plugins {
+        config.write(&p.file_name(), &p.yaml());
+    }
+    config
 }
 
 /// A `WasmPlugin` named `name` loading `url`.

@@ -268,24 +268,12 @@ fn write_response(map: &HeaderMap, resp: &mut ResponseHeader) -> Result<()> {
 }
 
 async fn send_local(session: &mut Session, reply: LocalResponse) -> Result<()> {
-    let mut resp = ResponseHeader::build(reply.status, Some(reply.headers.len() + 1))?;
-    for (name, value) in &reply.headers {
-        if name.starts_with(':') || name == "content-length" {
-            continue;
-        }
-        resp.append_header(name.clone(), value.as_slice())?;
-    }
-    resp.insert_header("content-length", reply.body.len().to_string())?;
-    let head_only = reply.body.is_empty();
-    session
-        .write_response_header(Box::new(resp), head_only)
-        .await?;
-    if !head_only {
-        session
-            .write_response_body(Some(Bytes::from(reply.body)), true)
-            .await?;
-    }
-    Ok(())
+    let reply = PendingReply {
+        status: reply.status,
+        headers: reply.headers,
+        body: Bytes::from(reply.body),
+    };
+    crate::proxy::respond::write_reply(session, reply).await
 }
 
 fn has_body(req: &RequestHeader) -> bool {

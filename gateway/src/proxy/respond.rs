@@ -56,6 +56,30 @@ pub(crate) fn client_ip(session: &Session) -> Option<std::net::IpAddr> {
         .map(|a| a.ip())
 }
 
+/// Writes a filter's reply (status, its headers, body with `content-length`) as the whole
+/// response.
+pub(crate) async fn write_reply(
+    session: &mut Session,
+    reply: crate::filter::PendingReply,
+) -> Result<()> {
+    let mut resp = ResponseHeader::build(reply.status, Some(reply.headers.len() + 1))?;
+    for (name, value) in &reply.headers {
+        if name.starts_with(':') || name == "content-length" || name == "transfer-encoding" {
+            continue;
+        }
+        resp.append_header(name.clone(), value.as_slice())?;
+    }
+    resp.insert_header("content-length", reply.body.len().to_string())?;
+    let head_only = reply.body.is_empty();
+    session
+        .write_response_header(Box::new(resp), head_only)
+        .await?;
+    if !head_only {
+        session.write_response_body(Some(reply.body), true).await?;
+    }
+    Ok(())
+}
+
 /// Sends a filter's [`crate::filter::PendingReply`] from `fail_to_proxy`; the connection is
 /// not reused (the request body may not have been read to its end).
 pub(crate) async fn send_pending(
@@ -63,26 +87,7 @@ pub(crate) async fn send_pending(
     reply: crate::filter::PendingReply,
 ) -> pingora::proxy::FailToProxy {
     let status = reply.status;
-    let written = async {
-        let mut resp = ResponseHeader::build(status, Some(reply.headers.len() + 1))?;
-        for (name, value) in &reply.headers {
-            if name.starts_with(':') || name == "content-length" || name == "transfer-encoding" {
-                continue;
-            }
-            resp.append_header(name.clone(), value.as_slice())?;
-        }
-        resp.insert_header("content-length", reply.body.len().to_string())?;
-        let head_only = reply.body.is_empty();
-        session
-            .write_response_header(Box::new(resp), head_only)
-            .await?;
-        if !head_only {
-            session.write_response_body(Some(reply.body), true).await?;
-        }
-        Result::<()>::Ok(())
-    }
-    .await;
-    if let Err(e) = written {
+    if let Err(e) = write_reply(session, reply).await {
         tracing::debug!("could not send a filter's reply: {e}");
     }
     pingora::proxy::FailToProxy {
