@@ -153,7 +153,10 @@ async fn exists(path: &Path) {
     .await;
 }
 
-#[tokio::test]
+// Multi-threaded: the test body's blocking calls (spawning the new process, `kill`, reading
+// logs) must not freeze the load's client between its connect and its request, or the old
+// process rightly closes that connection as idle while it drains.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upgrade_hands_the_listeners_over_without_a_failed_request() {
     let backend = EchoServer::start("backend");
     let (_parent, dir) = data_dir();
