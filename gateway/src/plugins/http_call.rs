@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::host_state::{CallResponse, HeaderMap, HttpCall};
-use super::source::http::error_text;
+use super::source::http::{body, error_text};
 use crate::upstream::{PickHint, Target};
 
 /// The largest call response body kept.
@@ -35,16 +35,6 @@ impl Clusters {
     /// True when `name` is a known cluster.
     pub fn contains(&self, name: &str) -> bool {
         self.by_name.contains_key(name)
-    }
-
-    /// The number of clusters.
-    pub fn len(&self) -> usize {
-        self.by_name.len()
-    }
-
-    /// True when there is none.
-    pub fn is_empty(&self) -> bool {
-        self.by_name.is_empty()
     }
 }
 
@@ -108,24 +98,13 @@ pub async fn run(clusters: &Clusters, call: HttpCall) -> CallResponse {
     for (name, value) in resp.headers() {
         headers.push((name.as_str().to_owned(), value.as_bytes().to_vec()));
     }
-    let mut body = Vec::new();
-    let mut resp = resp;
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) if body.len() + chunk.len() <= MAX_BODY => {
-                body.extend_from_slice(&chunk)
-            }
-            Ok(Some(_)) => {
-                tracing::debug!(cluster = %call.cluster, "plugin call response over 16 MiB");
-                return CallResponse::default();
-            }
-            Ok(None) => break,
-            Err(e) => {
-                tracing::debug!(cluster = %call.cluster, "plugin call body: {}", error_text(&e));
-                return CallResponse::default();
-            }
+    let body = match body(resp, "plugin call response", MAX_BODY).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::debug!(cluster = %call.cluster, "{e}");
+            return CallResponse::default();
         }
-    }
+    };
     drop(lease);
     CallResponse {
         headers,

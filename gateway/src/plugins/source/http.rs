@@ -34,10 +34,22 @@ pub fn client() -> Result<reqwest::Client, String> {
         .map_err(|e| format!("HTTP client setup: {e}"))
 }
 
-/// The body of `resp`, refused past [`MAX_BYTES`].
-pub async fn body(mut resp: reqwest::Response, what: &str) -> Result<Vec<u8>, String> {
-    if resp.content_length().is_some_and(|n| n > MAX_BYTES as u64) {
-        return Err(format!("{what} is larger than {} MiB", MAX_BYTES >> 20));
+/// Sends `req`; a transport failure is an error naming `what` and its causes.
+pub async fn send(req: reqwest::RequestBuilder, what: &str) -> Result<reqwest::Response, String> {
+    req.send()
+        .await
+        .map_err(|e| format!("{what}: {}", error_text(&e)))
+}
+
+/// The body of `resp`, refused past `limit` bytes.
+pub async fn body(
+    mut resp: reqwest::Response,
+    what: &str,
+    limit: usize,
+) -> Result<Vec<u8>, String> {
+    let too_large = || format!("{what} is larger than {} MiB", limit >> 20);
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
     }
     let mut out = Vec::new();
     while let Some(chunk) = resp
@@ -45,8 +57,8 @@ pub async fn body(mut resp: reqwest::Response, what: &str) -> Result<Vec<u8>, St
         .await
         .map_err(|e| format!("{what}: {}", error_text(&e)))?
     {
-        if out.len() + chunk.len() > MAX_BYTES {
-            return Err(format!("{what} is larger than {} MiB", MAX_BYTES >> 20));
+        if out.len() + chunk.len() > limit {
+            return Err(too_large());
         }
         out.extend_from_slice(&chunk);
     }
@@ -55,16 +67,13 @@ pub async fn body(mut resp: reqwest::Response, what: &str) -> Result<Vec<u8>, St
 
 /// A GET of a whole module: `http(s)://…` as written in `spec.url`.
 pub async fn fetch(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String> {
-    let resp = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| format!("GET {url}: {}", error_text(&e)))?;
+    let what = format!("GET {url}");
+    let resp = send(client.get(url), &what).await?;
     let status = resp.status();
     if !status.is_success() {
-        return Err(format!("GET {url}: HTTP {}", status.as_u16()));
+        return Err(format!("{what}: HTTP {}", status.as_u16()));
     }
-    body(resp, &format!("GET {url}")).await
+    body(resp, &what, MAX_BYTES).await
 }
 
 /// An error with its causes (reqwest's own text stops at "error sending request").

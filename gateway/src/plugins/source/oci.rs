@@ -12,7 +12,7 @@ use config_store::resource::wasmplugin::ImageRef;
 use serde_json::Value;
 
 use super::credentials::Credentials;
-use super::http::{body, error_text, MAX_BYTES};
+use super::http::{body, send, MAX_BYTES};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -110,7 +110,12 @@ impl Session<'_> {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned());
-        let bytes = body(resp, &format!("the manifest of {}", self.repository)).await?;
+        let bytes = body(
+            resp,
+            &format!("the manifest of {}", self.repository),
+            MAX_BYTES,
+        )
+        .await?;
         let doc: Value = serde_json::from_slice(&bytes)
             .map_err(|e| format!("the manifest {reference} is not JSON: {e}"))?;
         let media_type = doc
@@ -129,7 +134,7 @@ impl Session<'_> {
     async fn blob(&mut self, digest: &str) -> Result<Vec<u8>, String> {
         let path = format!("/v2/{}/blobs/{digest}", self.repository);
         let resp = self.get(&path, None).await?;
-        body(resp, &format!("blob {digest}")).await
+        body(resp, &format!("blob {digest}"), MAX_BYTES).await
     }
 
     /// GET `path`; on the first 401 answers the registry's challenge and tries again.
@@ -143,10 +148,7 @@ impl Session<'_> {
             if let Some(auth) = &self.authorization {
                 req = req.header(reqwest::header::AUTHORIZATION, auth);
             }
-            let resp = req
-                .send()
-                .await
-                .map_err(|e| format!("GET {url}: {}", error_text(&e)))?;
+            let resp = send(req, &format!("GET {url}")).await?;
             let status = resp.status();
             if status == reqwest::StatusCode::UNAUTHORIZED && attempt == 0 {
                 let challenge = resp
@@ -216,15 +218,12 @@ impl Session<'_> {
         if let Some(b) = &basic {
             req = req.header(reqwest::header::AUTHORIZATION, b);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| format!("token from {realm}: {}", error_text(&e)))?;
+        let resp = send(req, &format!("token from {realm}")).await?;
         let status = resp.status();
         if !status.is_success() {
             return Err(format!("token from {realm}: HTTP {}", status.as_u16()));
         }
-        let doc: Value = serde_json::from_slice(&body(resp, "the token").await?)
+        let doc: Value = serde_json::from_slice(&body(resp, "the token", MAX_BYTES).await?)
             .map_err(|e| format!("token from {realm}: not JSON: {e}"))?;
         let token = doc
             .get("token")
