@@ -116,7 +116,6 @@ impl WasmFilter {
         stream: &mut StreamState,
         mut outcome: Outcome,
     ) -> std::result::Result<Outcome, VmError> {
-        let clusters = self.route.clusters.clone();
         let mut rounds = 0;
         while !outcome.calls.is_empty() && outcome.local_response.is_none() {
             rounds += 1;
@@ -125,10 +124,10 @@ impl WasmFilter {
                 break;
             }
             let calls = std::mem::take(&mut outcome.calls);
+            let clusters = &self.route.clusters;
             let answers = futures_util::future::join_all(calls.into_iter().map(|call| {
                 let token = call.token;
-                let clusters = clusters.clone();
-                async move { (token, http_call::run(&clusters, call).await) }
+                async move { (token, http_call::run(clusters, call).await) }
             }))
             .await;
             for (token, answer) in answers {
