@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Wasm plugin costs: throughput and p99 of one route with Higress's `transformer` plugin
-# (from the gpustack-higress-plugins wheel) against the same route without it, cold and
-# cached load time of that 6 MB plugin, and RSS per loaded plugin and per pooled VM.
+# Wasm plugin costs: throughput, p99 and gantry CPU per request of one route with Higress's
+# `transformer` plugin (from the gpustack-higress-plugins wheel) against the same route
+# without it, with `gpustack-ip-acl` (the newer Go SDK) and with a no-op module
+# (bench/wasm/noop.wat: the host's own cost per plugin); cold and cached load time of that
+# 6 MB plugin, and RSS per loaded plugin and per pooled VM.
 # Writes (or replaces) the "Wasm plugins" section at the end of docs/PERFORMANCE.md.
 #
 #   bench/wasm.sh                              # build (release) and run, ~2 min
@@ -21,6 +23,8 @@ rounds=${ROUNDS:-3}
 conns=${CONNS:-32}
 plugins=${PLUGINS_DIR:-$HOME/.cache/gantry/plugins/site/gpustack_higress_plugins/plugins}
 wasm="$plugins/transformer/2.0.0/plugin.wasm"
+acl_wasm="$plugins/gpustack-ip-acl/0.1.0/plugin.wasm"
+noop_wasm="$root/bench/wasm/noop.wasm"
 [ -f "$wasm" ] || { echo "missing $wasm: python3 -m pip install --no-deps --target ~/.cache/gantry/plugins/site gpustack-higress-plugins==0.5.1" >&2; exit 1; }
 if [ -z "${GANTRY_BIN:-}" ]; then
   (cd "$root" && cargo build --release -q -p gantry)
@@ -94,6 +98,35 @@ YAML
   done
 }
 
+# routes <dir>: adds Ingresses noop and acl with their plugins to a config.
+routes() {
+  local dir=$1 name
+  for name in noop acl; do
+    sed "s/plain/$name/g" "$dir/ingresses/plain.yaml" > "$dir/ingresses/$name.yaml"
+  done
+  cat > "$dir/wasmplugins/noop.yaml" <<YAML
+apiVersion: extensions.higress.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: noop, namespace: higress-system}
+spec:
+  url: file://$noop_wasm
+  defaultConfigDisable: true
+  matchRules:
+  - {ingress: [noop], config: {}}
+YAML
+  cat > "$dir/wasmplugins/acl.yaml" <<YAML
+apiVersion: extensions.higress.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: acl, namespace: higress-system}
+spec:
+  url: file://$acl_wasm
+  defaultConfigDisable: true
+  matchRules:
+  - ingress: [acl]
+    config: {consumers: {allowed: {allowedCidrs: [127.0.0.1/32]}}}
+YAML
+}
+
 # serve <dir> <home>: starts gantry, prints "pid port"
 serve() {
   local port; port=$(free_port)
@@ -112,25 +145,47 @@ base_ms() { local t0 t1; t0=$(date +%s%N); HOME=$work/home-load "$GANTRY_BIN" va
 config "$work/none" 0
 base=$(base_ms)
 
-# --- throughput and p99: tr1.bench (transformer) vs plain.bench -------------------------
+# --- throughput, p99 and CPU per request: plain, noop, acl, tr1 (transformer) ---------------
+config "$work/run" 1
+routes "$work/run"
 mkdir -p "$work/home-run"
-read -r pid port < <(serve "$work/one" "$work/home-run")
-wait_200 plain.bench "$port"; wait_200 tr1.bench "$port"
+read -r pid port < <(serve "$work/run" "$work/home-run")
+for h in plain noop acl tr1; do wait_200 "$h.bench" "$port"; done
 [ "$(curl -s -D - -o /dev/null -H 'Host: tr1.bench' "http://127.0.0.1:$port/" | grep -ci x-bench-resp)" = 1 ] \
   || { echo "transformer is not acting on tr1.bench" >&2; exit 1; }
-run_wrk() { wrk -t2 -c"$conns" -d"${duration}s" --latency -H "Host: $1" "http://127.0.0.1:$port/" ; }
-declare -a with_rps without_rps with_p99 without_p99
-p99_ms() { awk '/ 99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.2f", v}'; }
-rps() { awk '/Requests\/sec/ {printf "%.0f", $2}'; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+tick_us=$((1000000 / $(getconf CLK_TCK)))
+# run_wrk <route>: prints "req/s p99_ms cpu_us_per_request"
+run_wrk() {
+  local t0 t1 r
+  t0=$(cpu_ticks)
+  r=$(wrk -t2 -c"$conns" -d"${duration}s" --latency -H "Host: $1.bench" -H "x-mse-consumer: allowed" "http://127.0.0.1:$port/")
+  t1=$(cpu_ticks)
+  awk -v t=$((t1 - t0)) -v us="$tick_us" '
+    / 99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; p=v}
+    /requests in/ {n=$1} /Requests\/sec/ {r=$2}
+    END {printf "%.0f %.2f %.1f\n", r, p, t * us / n}' <<<"$r"
+}
+declare -A rps_of p99_of cpu_of
 for _ in $(seq 1 "$rounds"); do
-  r=$(run_wrk plain.bench); without_rps+=("$(rps <<<"$r")"); without_p99+=("$(p99_ms <<<"$r")")
-  r=$(run_wrk tr1.bench); with_rps+=("$(rps <<<"$r")"); with_p99+=("$(p99_ms <<<"$r")")
+  for h in plain noop acl tr1; do
+    read -r a b c < <(run_wrk "$h")
+    rps_of[$h]+="$a "; p99_of[$h]+="$b "; cpu_of[$h]+="$c "
+  done
 done
 kill "$pid"; wait "$pid" 2>/dev/null || true
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-w=$(median "${with_rps[@]}"); wo=$(median "${without_rps[@]}")
-wp=$(median "${with_p99[@]}"); wop=$(median "${without_p99[@]}")
-cost=$(awk -v a="$w" -v b="$wo" 'BEGIN {printf "%.1f", (b - a) * 100 / b}')
+# shellcheck disable=SC2086 # the lists are space-separated numbers
+row() { # route label
+  local r p c
+  r=$(median ${rps_of[$1]}); p=$(median ${p99_of[$1]}); c=$(median ${cpu_of[$1]})
+  local r0 c0
+  r0=$(median ${rps_of[plain]}); c0=$(median ${cpu_of[plain]})
+  awk -v l="$2" -v r="$r" -v p="$p" -v c="$c" -v r0="$r0" -v c0="$c0" 'BEGIN {
+    printf "| %s | %s | %s ms | %s | %.1f %% | +%.1f µs |\n", l, r, p, c, (r0 - r) * 100 / r0, c - c0 }'
+}
+# shellcheck disable=SC2086
+cost=$(awk -v a="$(median ${rps_of[tr1]})" -v b="$(median ${rps_of[plain]})" 'BEGIN {printf "%.1f", (b - a) * 100 / b}')
 
 # --- RSS per loaded plugin: 0 vs 4 transformer plugins (one VM started each) -----------
 config "$work/four" 4
@@ -160,19 +215,25 @@ section=$(cat <<DOC
 
 Higress's \`transformer\` 2.0.0 (Go SDK, $(du -k "$wasm" | cut -f1) KiB, from the PyPI wheel
 \`gpustack-higress-plugins\` 0.5.1) on route \`tr1.bench\` adding a request header, a query
-parameter and a response header; \`plain.bench\` is the same route without it. \`wrk -t2
--c$conns -d${duration}s\` on keep-alive connections to a \`gantry echo\` backend, $rounds alternating
-rounds, medians.
+parameter and a response header; \`plain.bench\` is the same route without it, \`noop.bench\` the
+same route with a module whose callbacks return at once (\`bench/wasm/noop.wat\`: what the host
+itself costs per plugin), \`acl.bench\` with \`gpustack-ip-acl\` 0.1.0 (the newer Higress Go SDK)
+allowing the client. \`wrk -t2 -c$conns -d${duration}s\` on keep-alive connections to a \`gantry
+echo\` backend, $rounds rounds over the four routes in turn, medians; the default access log on.
 
 - machine: $(nproc) CPUs, $(uname -sr), $(rustc --version 2>/dev/null || echo rustc)
 - date: $(date -u '+%Y-%m-%d %H:%M UTC'), gantry $(git -C "$root" rev-parse --short HEAD)
 - command: \`bench/wasm.sh\` (DURATION=$duration ROUNDS=$rounds CONNS=$conns) on the release build
 
-| route | requests/s | p99 |
-|---|---:|---:|
-| without plugin | $wo | $wop ms |
-| with transformer | $w | $wp ms |
-| throughput cost | $cost % | |
+| route | requests/s | p99 | gantry CPU µs/request | throughput cost | CPU added per request |
+|---|---:|---:|---:|---:|---:|
+$(row plain "without plugin")
+$(row noop "no-op module (the host's own cost)")
+$(row acl "gpustack-ip-acl 0.1.0")
+$(row tr1 "with transformer")
+
+Throughput cost of \`transformer\`: **$cost %**. CPU per request is gantry's user + system time
+from \`/proc\` over each run divided by its requests; wrk and the backend share the two CPUs.
 
 | load (\`gantry validate\` on one Ingress + the plugin) | ms |
 |---|---:|

@@ -664,3 +664,40 @@ async fn a_reply_from_a_body_callback_reaches_the_client_whole() {
     // The connection's next request is served normally.
     gw.client().eventually_backend("a.test", "/", "one").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_learn_the_log_level_from_both_the_abi_call_and_higress_foreign_function() {
+    // Higress's Go SDK asks the foreign function `get_log_level` before formatting each log
+    // line (and formats every line when it gets no answer); proxy-wasm's own call answers
+    // the same level. The tests run gantry at `info` (2).
+    let backends = Backends::start(&["one"]);
+    let dir = tempfile::tempdir().unwrap();
+    let imports = r#"(import "env" "proxy_call_foreign_function" (func $foreign (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_get_log_level" (func $level (param i32) (result i32)))
+  (import "env" "proxy_add_header_map_value" (func $add (param i32 i32 i32 i32 i32) (result i32)))"#;
+    let data = r#"(data (i32.const 16) "get_log_level") (data (i32.const 48) "x-log-level")"#;
+    // x-log-level: <foreign answer, `n` if none, `l` if not 4 bytes><ABI answer>
+    let funcs = r#"(func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (if (i32.eqz (call $foreign (i32.const 16) (i32.const 13) (i32.const 0) (i32.const 0) (i32.const 1000) (i32.const 1004)))
+      (then
+        (if (i32.eq (i32.load (i32.const 1004)) (i32.const 4))
+          (then (i32.store8 (i32.const 200) (i32.add (i32.load (i32.load (i32.const 1000))) (i32.const 48))))
+          (else (i32.store8 (i32.const 200) (i32.const 108)))))
+      (else (i32.store8 (i32.const 200) (i32.const 110))))
+    (drop (call $level (i32.const 1008)))
+    (i32.store8 (i32.const 201) (i32.add (i32.load (i32.const 1008)) (i32.const 48)))
+    (drop (call $add (i32.const 0) (i32.const 48) (i32.const 11) (i32.const 200) (i32.const 2)))
+    (i32.const 0))"#;
+    let path = wat_plugin(dir.path(), "levels", &wat_with(imports, data, funcs));
+    let plugin = WasmPlugin::file("levels", &path).set("defaultConfig", json!({}));
+    let config = config(&backends, &[route("r", "a.test")], &[plugin]);
+    let gw = Gantry::start(config).await;
+    gw.client().eventually_backend("a.test", "/", "one").await;
+    let seen = backends.get("one").requests();
+    let level = seen
+        .last()
+        .and_then(|r| r.headers.iter().find(|(k, _)| k == "x-log-level"))
+        .map(|(_, v)| v.clone());
+    assert_eq!(level.as_deref(), Some("22"), "{}", gw.log());
+}

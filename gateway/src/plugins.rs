@@ -241,6 +241,7 @@ impl PluginRegistry {
                     ms = started.elapsed().as_millis() as u64,
                     "plugin module compiled (or read from the compiled-module cache)"
                 );
+                engine::write_perf_map(&m);
                 lock(&self.modules).insert(hash, m.clone());
                 m
             }

@@ -47,6 +47,23 @@ fn code(r: Result<(), Status>) -> i32 {
 
 type C<'a> = Caller<'a, HostState>;
 
+/// The most verbose proxy-wasm log level (0 trace … 4 error) that Gantry's log filter
+/// lets through for plugins, so plugins skip formatting lines nobody would see.
+fn log_level() -> u32 {
+    use tracing::Level;
+    if tracing::enabled!(Level::TRACE) {
+        0
+    } else if tracing::enabled!(Level::DEBUG) {
+        1
+    } else if tracing::enabled!(Level::INFO) {
+        2
+    } else if tracing::enabled!(Level::WARN) {
+        3
+    } else {
+        4
+    }
+}
+
 /// Registers every host function on `linker`.
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     add_logging(linker)?;
@@ -81,14 +98,7 @@ fn add_logging(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         },
     )?;
     linker.func_wrap("env", "proxy_get_log_level", |mut c: C<'_>, ret: i32| {
-        let level = if tracing::enabled!(tracing::Level::TRACE) {
-            0
-        } else if tracing::enabled!(tracing::Level::DEBUG) {
-            1
-        } else {
-            2
-        };
-        code(write_u32(&mut c, ret, level))
+        code(write_u32(&mut c, ret, log_level()))
     })?;
     linker.func_wrap(
         "env",
@@ -347,8 +357,14 @@ fn add_stream(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(
         "env",
         "proxy_call_foreign_function",
-        |_c: C<'_>, _np: i32, _nl: i32, _ap: i32, _al: i32, _rp: i32, _rl: i32| {
-            Status::NotFound as i32
+        |mut c: C<'_>, np: i32, nl: i32, _ap: i32, _al: i32, rp: i32, rl: i32| {
+            code((|| match read(&c, np, nl)?.as_slice() {
+                // Higress's Envoy answers the plugin's log level (a little-endian u32); its
+                // Go SDK asks before formatting every log line and formats them all when
+                // there is no answer.
+                b"get_log_level" => return_bytes(&mut c, &log_level().to_le_bytes(), rp, rl),
+                _ => Err(Status::NotFound),
+            })())
         },
     )?;
     linker.func_wrap(

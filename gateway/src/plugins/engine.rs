@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, Linker, OptLevel};
+use wasmtime::{Config, Engine, Linker, Module, OptLevel};
 
 use super::host_state::HostState;
 use super::{abi, wasi};
@@ -60,5 +60,30 @@ impl PluginEngine {
             })
             .map_err(|e| format!("wasm epoch thread: {e}"))?;
         Ok(Self { engine, linker })
+    }
+}
+
+/// With `GANTRY_WASM_PERF_MAP` set, appends `module`'s compiled functions to
+/// `/tmp/perf-<pid>.map`, so `perf report` names plugin code (Go and Rust function names).
+pub fn write_perf_map(module: &Module) {
+    use std::io::Write as _;
+    if std::env::var_os("GANTRY_WASM_PERF_MAP").is_none() {
+        return;
+    }
+    let path = format!("/tmp/perf-{}.map", std::process::id());
+    let base = module.text().as_ptr() as usize;
+    let mut lines = String::new();
+    for f in module.functions() {
+        let name = f.name.as_deref().unwrap_or("?");
+        lines.push_str(&format!("{:x} {:x} wasm::{name}\n", base + f.offset, f.len));
+    }
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| file.write_all(lines.as_bytes()));
+    match written {
+        Ok(()) => tracing::info!(path, "plugin functions written for perf"),
+        Err(e) => tracing::warn!(path, "cannot write the perf map: {e}"),
     }
 }

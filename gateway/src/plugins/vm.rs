@@ -112,6 +112,18 @@ fn trap(e: wasmtime::Error) -> VmError {
     VmError::Trap(format!("{e:#}"))
 }
 
+/// Calls `f` with a fresh deadline (the request path borrows `f` from the exports: a
+/// `TypedFunc` clone costs a type-registry reference count).
+fn call<P: WasmParams, R: WasmResults>(
+    store: &mut Store<HostState>,
+    f: &TypedFunc<P, R>,
+    args: P,
+    deadline: std::time::Duration,
+) -> Result<R, VmError> {
+    store.set_epoch_deadline(ticks(deadline));
+    f.call(store, args).map_err(trap)
+}
+
 // === impl Vm ===
 
 impl Vm {
@@ -230,8 +242,7 @@ impl Vm {
         args: P,
         deadline: std::time::Duration,
     ) -> Result<R, VmError> {
-        self.store.set_epoch_deadline(ticks(deadline));
-        f.call(&mut self.store, args).map_err(trap)
+        call(&mut self.store, &f, args, deadline)
     }
 
     /// The root context's id (ticks and root-context call answers go there).
@@ -252,8 +263,12 @@ impl Vm {
         let id = self.next_id;
         self.next_id = self.next_id.checked_add(1).unwrap_or(2);
         let root = self.root_id;
-        let f = self.exports.context_create.clone();
-        self.call(f, (id, root), CALL_DEADLINE)?;
+        call(
+            &mut self.store,
+            &self.exports.context_create,
+            (id, root),
+            CALL_DEADLINE,
+        )?;
         Ok(id)
     }
 
@@ -283,17 +298,17 @@ impl Vm {
     }
 
     fn dispatch(&mut self, id: i32, cb: Callback) -> Result<i32, VmError> {
-        let e = &self.exports;
+        let (e, store) = (&self.exports, &mut self.store);
         let (f, a, b) = match cb {
-            Callback::RequestHeaders(n, eos) => (e.request_headers.clone(), n, eos),
-            Callback::RequestBody(n, eos) => (e.request_body.clone(), n, eos),
-            Callback::ResponseHeaders(n, eos) => (e.response_headers.clone(), n, eos),
-            Callback::ResponseBody(n, eos) => (e.response_body.clone(), n, eos),
+            Callback::RequestHeaders(n, eos) => (&e.request_headers, n, eos),
+            Callback::RequestBody(n, eos) => (&e.request_body, n, eos),
+            Callback::ResponseHeaders(n, eos) => (&e.response_headers, n, eos),
+            Callback::ResponseBody(n, eos) => (&e.response_body, n, eos),
             Callback::HttpCallResponse(token) => {
-                let Some(f) = e.http_call_response.clone() else {
+                let Some(f) = &e.http_call_response else {
                     return Ok(0);
                 };
-                let r = self.store.data().stream.call_response.as_ref();
+                let r = store.data().stream.call_response.as_ref();
                 let count = |m: Option<usize>| m.unwrap_or(0) as i32;
                 let headers = count(r.map(|r| r.headers.len()));
                 let body = count(r.map(|r| r.body.len()));
@@ -301,7 +316,8 @@ impl Vm {
                 // Envoy delivers call responses to the root context (the Go SDK finds the
                 // HTTP context by token; the Rust SDK ignores the id).
                 let root = self.root_id;
-                self.call(
+                call(
+                    store,
                     f,
                     (root, token as i32, headers, body, trailers),
                     CALL_DEADLINE,
@@ -309,28 +325,26 @@ impl Vm {
                 return Ok(0);
             }
             Callback::Tick => {
-                if let Some(f) = e.tick.clone() {
-                    let root = self.root_id;
-                    self.call(f, root, CALL_DEADLINE)?;
+                if let Some(f) = &e.tick {
+                    call(store, f, self.root_id, CALL_DEADLINE)?;
                 }
                 return Ok(0);
             }
             Callback::Finish => {
-                let (log, done, delete) = (e.log.clone(), e.done.clone(), e.delete.clone());
-                if let Some(f) = log {
-                    self.call(f, id, CALL_DEADLINE)?;
+                if let Some(f) = &e.log {
+                    call(store, f, id, CALL_DEADLINE)?;
                 }
-                if let Some(f) = done {
-                    self.call(f, id, CALL_DEADLINE)?;
+                if let Some(f) = &e.done {
+                    call(store, f, id, CALL_DEADLINE)?;
                 }
-                if let Some(f) = delete {
-                    self.call(f, id, CALL_DEADLINE)?;
+                if let Some(f) = &e.delete {
+                    call(store, f, id, CALL_DEADLINE)?;
                 }
                 return Ok(0);
             }
         };
         match f {
-            Some(f) => self.call(f, (id, a, i32::from(b)), CALL_DEADLINE),
+            Some(f) => call(store, f, (id, a, i32::from(b)), CALL_DEADLINE),
             None => Ok(0),
         }
     }
