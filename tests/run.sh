@@ -34,6 +34,18 @@ else
   echo "docker-registry missing: tests/wasm_remote.rs fails (set DOCKER_REGISTRY_BIN)" >&2
 fi
 
+step "redis-server (the Redis the Wasm plugin Redis-call tests count in)"
+if command -v redis-server >/dev/null 2>&1 || [ -n "${REDIS_SERVER_BIN:-}" ]; then
+  echo "found ${REDIS_SERVER_BIN:-$(command -v redis-server)}"
+elif command -v apt-get >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null || { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+  # The package may start a system Redis on :6379 where an init system runs; tests start their own.
+else
+  echo "redis-server missing: the Redis tests in tests/wasm_plugins.rs fail (set REDIS_SERVER_BIN)" >&2
+fi
+
 step "rnacos (the Nacos-protocol server the Nacos tests run against)"
 RNACOS_ROOT="$HOME/.cache/gantry/rnacos"
 export RNACOS_BIN="${RNACOS_BIN:-$RNACOS_ROOT/bin/rnacos}"

@@ -2,8 +2,9 @@
 //! wheel (`transformer`, `gpustack-ip-acl`, the Rust-SDK `ai-data-masking` rewriting a body)
 //! loaded unchanged by the proxy-wasm host, phase/priority order, failure handling
 //! (`failStrategy`) with trapping and looping WAT modules and a missing module, a plugin
-//! configuration changed live under load, and `gpustack-ext-auth` asking an auth service
-//! through `proxy_http_call`.
+//! configuration changed live under load, `gpustack-ext-auth` asking an auth service
+//! through `proxy_http_call`, and `gpustack-rate-limit` counting in a real Redis through
+//! Higress's Redis calls.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use gantry_tests::backends::Backends;
@@ -14,6 +15,7 @@ use gantry_tests::plugins::{
     wat_request_headers, wat_with, wheel_plugin, WasmPlugin,
 };
 use gantry_tests::ports::closed_port;
+use gantry_tests::redis::Redis;
 use gantry_tests::{try_eventually, validate, Gantry, DEADLINE};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -23,6 +25,7 @@ const IP_ACL: (&str, &str) = ("gpustack-ip-acl", "0.1.0");
 const DATA_MASKING: (&str, &str) = ("ai-data-masking", "2.0.3");
 const AI_STATISTICS: (&str, &str) = ("ai-statistics", "2.0.0");
 const EXT_AUTH: (&str, &str) = ("gpustack-ext-auth", "0.1.3");
+const RATE_LIMIT: (&str, &str) = ("gpustack-rate-limit", "1.0.1");
 
 /// `ai-data-masking` with `settings` as its global config on route `masked` (`a.test`),
 /// started and answering.
@@ -700,4 +703,124 @@ async fn plugins_learn_the_log_level_from_both_the_abi_call_and_higress_foreign_
         .and_then(|r| r.headers.iter().find(|(k, _)| k == "x-log-level"))
         .map(|(_, v)| v.clone());
     assert_eq!(level.as_deref(), Some("22"), "{}", gw.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_counts_in_a_real_redis_through_higress_redis_calls() {
+    // gpustack-rate-limit keeps its counters in Redis with Higress's `proxy_redis_init` /
+    // `proxy_redis_call` (an EVAL of its Lua script per request); the server needs a
+    // password and the plugin uses database 2.
+    let redis = Redis::start(Some("redis-s3cret"));
+    let backends = Backends::start(&["one"]);
+    let (name, version) = RATE_LIMIT;
+    let plugin = WasmPlugin::file("rate-limit", &wheel_plugin(name, version)).set(
+        "defaultConfig",
+        json!({
+            "rule_name": "gantry-test",
+            "enable_on_path_suffix": ["*"],
+            "redis": {"service_name": "redis.static", "service_port": 80,
+                      "password": "redis-s3cret", "database": 2, "timeout": 2000},
+            "limit_combinations": [{
+                "name": "per-user",
+                "match": [{"source": "header", "name": "x-user", "value": "*"}],
+                "query_limits": {"per_minute": 2},
+            }],
+        }),
+    );
+    let config = config(&backends, &[route("r", "a.test")], &[plugin]);
+    let mut registries = backends.registries();
+    registries.push(Registry::fixed("redis", redis.addr));
+    config.write_mcpbridge(&registries);
+    let gw = Gantry::start(config).await;
+    gw.client().eventually_backend("a.test", "/", "one").await;
+    let as_user = |user: &'static str| {
+        let gw = &gw;
+        async move {
+            gw.client()
+                .send(Method::GET, "a.test", "/v1/x", &[("x-user", user)], None)
+                .await
+                .unwrap()
+        }
+    };
+    for n in 1..=2 {
+        let reply = as_user("alice").await;
+        assert_eq!(
+            reply.status.as_u16(),
+            200,
+            "request {n}: {}\n{}",
+            reply.summary(),
+            gw.log()
+        );
+    }
+    let limited = as_user("alice").await;
+    assert_eq!(
+        limited.status.as_u16(),
+        429,
+        "{}\n{}",
+        limited.summary(),
+        gw.log()
+    );
+    assert!(
+        limited.body.contains("rate_limit_exceeded"),
+        "{}",
+        limited.body
+    );
+    let other = as_user("bob").await;
+    assert_eq!(
+        other.status.as_u16(),
+        200,
+        "another user's own bucket: {}",
+        other.summary()
+    );
+    let keys = redis.command(2, &["DBSIZE"]).unwrap_or_default();
+    assert_ne!(keys.trim(), ":0", "the counters are in database 2");
+    assert_eq!(redis.command(0, &["DBSIZE"]).as_deref(), Some(":0\r\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_calls_made_as_a_request_ends_still_run() {
+    // A plugin that INCRs a key from `proxy_on_log` (as rate limits record the tokens a
+    // response used): the command runs although the request is over.
+    let redis = Redis::start(None);
+    let backends = Backends::start(&["one"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = "outbound|80||redis.static";
+    let query = "*2\\0d\\0a$4\\0d\\0aINCR\\0d\\0a$4\\0d\\0ahits\\0d\\0a";
+    let imports = r#"(import "env" "proxy_redis_init" (func $init (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_redis_call" (func $rcall (param i32 i32 i32 i32 i32) (result i32)))"#;
+    let data = format!(r#"(data (i32.const 16) "{cluster}") (data (i32.const 64) "{query}")"#);
+    let funcs = format!(
+        r#"(func (export "proxy_on_configure") (param i32 i32) (result i32)
+    (drop (call $init (i32.const 16) (i32.const {n}) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 500)))
+    (i32.const 1))
+  (func (export "proxy_on_log") (param i32)
+    (drop (call $rcall (i32.const 16) (i32.const {n}) (i32.const 64) (i32.const 24) (i32.const 1000))))"#,
+        n = cluster.len()
+    );
+    let path = wat_plugin(dir.path(), "counter", &wat_with(imports, &data, &funcs));
+    let plugin = WasmPlugin::file("counter", &path).set("defaultConfig", json!({}));
+    let config = config(&backends, &[route("r", "a.test")], &[plugin]);
+    let mut registries = backends.registries();
+    registries.push(Registry::fixed("redis", redis.addr));
+    config.write_mcpbridge(&registries);
+    let gw = Gantry::start(config).await;
+    gw.client().eventually_backend("a.test", "/", "one").await;
+    let before: u64 = redis
+        .command(0, &["GET", "hits"])
+        .and_then(|r| r.lines().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0);
+    for _ in 0..3 {
+        gw.client().eventually_backend("a.test", "/", "one").await;
+    }
+    try_eventually(DEADLINE, || async {
+        let now = redis.command(0, &["GET", "hits"]).unwrap_or_default();
+        let hits: u64 = now.lines().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
+        if hits >= before + 3 {
+            Ok(())
+        } else {
+            Err(format!("hits {hits} (before {before})\n{}", gw.log()))
+        }
+    })
+    .await
+    .unwrap();
 }

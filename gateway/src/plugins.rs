@@ -16,6 +16,7 @@ pub mod filter;
 pub mod host_state;
 pub mod http_call;
 pub mod properties;
+pub mod redis_call;
 pub mod runtime;
 pub mod shared;
 pub mod source;

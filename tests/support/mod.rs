@@ -25,6 +25,7 @@ pub mod plugins;
 pub mod ports;
 pub mod process;
 pub mod raw_tcp;
+pub mod redis;
 pub mod registry;
 pub mod rnacos;
 pub mod scrape;

@@ -4,10 +4,11 @@
 //!
 //! Header maps: 0/1 request headers/trailers, 2/3 response headers/trailers, 6/7 an HTTP
 //! call's response headers/trailers. Buffers: 0/1 request/response body, 4 an HTTP call's
-//! response body, 6 VM configuration, 7 plugin configuration.
+//! response body, 6 VM configuration, 7 plugin configuration, 9 a Redis call's reply.
 
 pub mod http_call;
 pub mod memory;
+pub mod redis_call;
 
 use wasmtime::{Caller, Linker};
 
@@ -71,6 +72,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     add_buffers(linker)?;
     add_stream(linker)?;
     http_call::add(linker)?;
+    redis_call::add(linker)?;
     add_properties(linker)?;
     add_shared(linker)?;
     add_metrics(linker)?;
@@ -235,6 +237,11 @@ fn add_buffers(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                     0 => &s.stream.request_body,
                     1 => &s.stream.response_body,
                     4 => s.stream.call_response.as_ref().map_or(&[][..], |r| &r.body),
+                    9 => s
+                        .stream
+                        .redis_response
+                        .as_ref()
+                        .map_or(&[][..], |r| &r.reply),
                     6 => &s.plugin.vm_configuration,
                     7 => &s.plugin.configuration,
                     _ => return Err(Status::NotFound),
@@ -264,6 +271,11 @@ fn add_buffers(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                     0 => s.stream.request_body.len(),
                     1 => s.stream.response_body.len(),
                     4 => s.stream.call_response.as_ref().map_or(0, |r| r.body.len()),
+                    9 => s
+                        .stream
+                        .redis_response
+                        .as_ref()
+                        .map_or(0, |r| r.reply.len()),
                     6 => s.plugin.vm_configuration.len(),
                     7 => s.plugin.configuration.len(),
                     _ => return Err(Status::NotFound),

@@ -19,6 +19,7 @@ use pingora::{Error, ErrorType, Result};
 
 use super::host_state::{HeaderMap, LocalResponse, RequestFacts, StreamState};
 use super::http_call::{self, Clusters};
+use super::redis_call;
 use super::runtime::{Binding, PluginRuntime};
 use super::vm::{Callback, Outcome, VmError};
 use crate::filter::{FilterState, Flow, HttpFilter, PendingReply};
@@ -34,6 +35,12 @@ pub struct RouteFacts {
     pub cluster_name: Arc<str>,
     /// The clusters `proxy_http_call` may name.
     pub clusters: Arc<Clusters>,
+}
+
+/// A call's answer, for the callback that receives it.
+enum Answer {
+    Http(u32, super::host_state::CallResponse),
+    Redis(u32, super::host_state::RedisResponse),
 }
 
 /// Rounds of calls one callback may chain (a call's answer dispatching another, …).
@@ -107,9 +114,10 @@ impl WasmFilter {
         }
     }
 
-    /// Runs the HTTP calls `outcome` dispatched, gives each answer to
-    /// `proxy_on_http_call_response`, and goes on with the calls those dispatch, until none
-    /// is left or the plugin answered the request itself (its reply is in the outcome).
+    /// Runs the HTTP and Redis calls `outcome` dispatched, gives each answer to
+    /// `proxy_on_http_call_response` / `proxy_on_redis_call_response`, and goes on with the
+    /// calls those dispatch, until none is left or the plugin answered the request itself
+    /// (its reply is in the outcome).
     async fn settle(
         &self,
         binding: &Binding,
@@ -117,27 +125,53 @@ impl WasmFilter {
         mut outcome: Outcome,
     ) -> std::result::Result<Outcome, VmError> {
         let mut rounds = 0;
-        while !outcome.calls.is_empty() && outcome.local_response.is_none() {
+        while (!outcome.calls.is_empty() || !outcome.redis_calls.is_empty())
+            && outcome.local_response.is_none()
+        {
             rounds += 1;
             if rounds > MAX_CALL_ROUNDS {
-                tracing::warn!(plugin = %self.runtime.spec.name, "more than {MAX_CALL_ROUNDS} rounds of HTTP calls in one callback; the rest are dropped");
+                tracing::warn!(plugin = %self.runtime.spec.name, "more than {MAX_CALL_ROUNDS} rounds of calls in one callback; the rest are dropped");
                 break;
             }
             let calls = std::mem::take(&mut outcome.calls);
+            let redis_calls = std::mem::take(&mut outcome.redis_calls);
             let clusters = &self.route.clusters;
-            let answers = futures_util::future::join_all(calls.into_iter().map(|call| {
-                let token = call.token;
-                async move { (token, http_call::run(clusters, call).await) }
-            }))
+            let (http, redis) = futures_util::future::join(
+                futures_util::future::join_all(calls.into_iter().map(|call| {
+                    let token = call.token;
+                    async move { (token, http_call::run(clusters, call).await) }
+                })),
+                futures_util::future::join_all(redis_calls.into_iter().map(|call| {
+                    let token = call.token;
+                    async move { (token, redis_call::run(clusters, call).await) }
+                })),
+            )
             .await;
-            for (token, answer) in answers {
-                stream.call_response = Some(answer);
-                let r = self
-                    .runtime
-                    .run(binding, Callback::HttpCallResponse(token), stream);
-                stream.call_response = None;
-                let r = r?;
+            let answers = http
+                .into_iter()
+                .map(|(t, a)| Answer::Http(t, a))
+                .chain(redis.into_iter().map(|(t, a)| Answer::Redis(t, a)));
+            for answer in answers {
+                let r = match answer {
+                    Answer::Http(token, a) => {
+                        stream.call_response = Some(a);
+                        let r =
+                            self.runtime
+                                .run(binding, Callback::HttpCallResponse(token), stream);
+                        stream.call_response = None;
+                        r
+                    }
+                    Answer::Redis(token, a) => {
+                        stream.redis_response = Some(a);
+                        let r =
+                            self.runtime
+                                .run(binding, Callback::RedisCallResponse(token), stream);
+                        stream.redis_response = None;
+                        r
+                    }
+                }?;
                 outcome.calls.extend(r.calls);
+                outcome.redis_calls.extend(r.redis_calls);
                 outcome.resumed |= r.resumed;
                 if r.local_response.is_some() {
                     outcome.local_response = r.local_response;
@@ -264,6 +298,26 @@ fn write_response(map: &HeaderMap, resp: &mut ResponseHeader) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Runs the calls a plugin made while its request ended (`proxy_on_log`, `proxy_on_done`:
+/// a rate limit recording the tokens a response used) on their own task. The HTTP context
+/// is gone by then, so their answers are not delivered (Envoy drops them too).
+fn run_detached(clusters: Arc<Clusters>, outcome: Outcome) {
+    if outcome.calls.is_empty() && outcome.redis_calls.is_empty() {
+        return;
+    }
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    handle.spawn(async move {
+        for call in outcome.calls {
+            http_call::run(&clusters, call).await;
+        }
+        for call in outcome.redis_calls {
+            redis_call::run(&clusters, call).await;
+        }
+    });
 }
 
 async fn send_local(session: &mut Session, reply: LocalResponse) -> Result<()> {
@@ -536,9 +590,12 @@ impl HttpFilter for WasmFilter {
             return;
         };
         // Errors are logged by the runtime; the request is over either way.
-        let _ = self
+        if let Ok(o) = self
             .runtime
-            .run(&ws.binding, Callback::Finish, &mut ws.stream);
+            .run(&ws.binding, Callback::Finish, &mut ws.stream)
+        {
+            run_detached(self.route.clusters.clone(), o);
+        }
     }
 }
 

@@ -64,6 +64,30 @@ pub struct CallResponse {
     pub trailers: HeaderMap,
 }
 
+/// A Redis command a plugin dispatched with Higress's `proxy_redis_call`, run by the host
+/// once the callback that made it returns ([`super::redis_call`]).
+#[derive(Debug, Clone)]
+pub struct RedisCall {
+    /// The token the plugin got back.
+    pub token: u32,
+    /// The cluster (`outbound|<port>||<host>`).
+    pub cluster: String,
+    /// The RESP-encoded command.
+    pub query: Vec<u8>,
+    /// What `proxy_redis_init` set for the cluster.
+    pub settings: super::redis_call::RedisSettings,
+}
+
+/// What came back for a [`RedisCall`]: status 0 and the RESP reply (buffer type 9), or
+/// status 1 and nothing when Redis could not be reached in time.
+#[derive(Debug, Clone, Default)]
+pub struct RedisResponse {
+    /// 0: a reply arrived; 1: a network error or timeout.
+    pub status: i32,
+    /// The whole RESP reply.
+    pub reply: Vec<u8>,
+}
+
 /// Request facts plugins read as properties (`request.*`, `source.*`, `route_name`, …).
 #[derive(Debug, Clone, Default)]
 pub struct RequestFacts {
@@ -114,6 +138,8 @@ pub struct StreamState {
     pub properties: HashMap<Vec<u8>, Vec<u8>>,
     /// The response `proxy_on_http_call_response` is about (during that callback).
     pub call_response: Option<CallResponse>,
+    /// The reply `proxy_on_redis_call_response` is about (during that callback).
+    pub redis_response: Option<RedisResponse>,
 }
 
 /// The store data of one VM.
@@ -144,6 +170,10 @@ pub struct HostState {
     pub resumed: bool,
     /// Calls dispatched during the current callback.
     pub calls: Vec<HttpCall>,
+    /// Redis commands dispatched during the current callback.
+    pub redis_calls: Vec<RedisCall>,
+    /// `proxy_redis_init` settings by cluster (this VM's; the Go SDK inits in configure).
+    pub redis: HashMap<String, super::redis_call::RedisSettings>,
     /// The last token handed out.
     pub last_token: u32,
 }
@@ -170,6 +200,8 @@ impl HostState {
             done: false,
             resumed: false,
             calls: Vec::new(),
+            redis_calls: Vec::new(),
+            redis: HashMap::new(),
             last_token: 0,
         }
     }

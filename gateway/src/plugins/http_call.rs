@@ -36,6 +36,11 @@ impl Clusters {
     pub fn contains(&self, name: &str) -> bool {
         self.by_name.contains_key(name)
     }
+
+    /// The upstream behind cluster `name`.
+    pub fn target(&self, name: &str) -> Option<&Arc<Target>> {
+        self.by_name.get(name)
+    }
 }
 
 thread_local! {

@@ -60,6 +60,9 @@ pub enum Callback {
     /// `proxy_on_http_call_response(root, token, headers, body size, trailers)`, with the
     /// response in the stream's `call_response`.
     HttpCallResponse(u32),
+    /// `proxy_on_redis_call_response(root, token, status, reply size)`, with the reply in
+    /// the stream's `redis_response`.
+    RedisCallResponse(u32),
     /// `proxy_on_tick(root)`.
     Tick,
     /// `proxy_on_log`, `proxy_on_done`, `proxy_on_delete`.
@@ -75,6 +78,8 @@ pub struct Outcome {
     pub local_response: Option<super::host_state::LocalResponse>,
     /// HTTP calls the plugin dispatched.
     pub calls: Vec<super::host_state::HttpCall>,
+    /// Redis commands the plugin dispatched.
+    pub redis_calls: Vec<super::host_state::RedisCall>,
     /// The plugin resumed the stream (`proxy_continue_stream`).
     pub resumed: bool,
 }
@@ -90,6 +95,7 @@ struct Exports {
     response_headers: Option<Http3>,
     response_body: Option<Http3>,
     http_call_response: Option<CallResponseFn>,
+    redis_call_response: Option<TypedFunc<(i32, i32, i32, i32), ()>>,
     tick: Option<TypedFunc<i32, ()>>,
     log: Option<TypedFunc<i32, ()>>,
     done: Option<TypedFunc<i32, i32>>,
@@ -285,6 +291,7 @@ impl Vm {
         data.effective_context = id;
         data.resumed = false;
         data.calls.clear();
+        data.redis_calls.clear();
         let result = self.dispatch(id, cb);
         std::mem::swap(&mut self.store.data_mut().stream, stream);
         let action = result?;
@@ -293,6 +300,7 @@ impl Vm {
             action,
             local_response: data.local_response.take(),
             calls: std::mem::take(&mut data.calls),
+            redis_calls: std::mem::take(&mut data.redis_calls),
             resumed: data.resumed,
         })
     }
@@ -322,6 +330,19 @@ impl Vm {
                     (root, token as i32, headers, body, trailers),
                     CALL_DEADLINE,
                 )?;
+                return Ok(0);
+            }
+            Callback::RedisCallResponse(token) => {
+                let Some(f) = &e.redis_call_response else {
+                    return Ok(0);
+                };
+                let r = store.data().stream.redis_response.as_ref();
+                let status = r.map_or(1, |r| r.status);
+                let size = r.map_or(0, |r| r.reply.len() as i32);
+                // On the root context, as HTTP call answers (the Go SDK finds the HTTP
+                // context by token).
+                let root = self.root_id;
+                call(store, f, (root, token as i32, status, size), CALL_DEADLINE)?;
                 return Ok(0);
             }
             Callback::Tick => {
@@ -369,6 +390,9 @@ impl Exports {
             response_body: http(store, "proxy_on_response_body"),
             http_call_response: instance
                 .get_typed_func(&mut *store, "proxy_on_http_call_response")
+                .ok(),
+            redis_call_response: instance
+                .get_typed_func(&mut *store, "proxy_on_redis_call_response")
                 .ok(),
             tick: instance.get_typed_func(&mut *store, "proxy_on_tick").ok(),
             log: instance.get_typed_func(&mut *store, "proxy_on_log").ok(),
