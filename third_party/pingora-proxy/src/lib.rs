@@ -1605,7 +1605,10 @@ where
                     .on_connection_reuse(&mut session, &mut ctx, prev_ctx);
             }
     
-            self.process_request(session, ctx).await
+            // Gantry patch: the request's state machine (tens of KiB) is boxed for the
+            // request only, so a keep-alive connection waiting for its next request holds
+            // just the header read's state, not room for a whole request.
+            Box::pin(self.process_request(session, ctx)).await
         }
     }
 
