@@ -254,11 +254,20 @@ else
 import sys
 path, section = sys.argv[1], sys.argv[2]
 text = open(path).read()
+# Replace the section where it is (up to the next heading or bench marker), else put it
+# before bench/compare.sh's generated part, else at the end.
 start = text.find("\n## Wasm plugins\n")
 if start >= 0:
-    nxt = text.find("\n## ", start + 1)
-    text = text[:start] + (text[nxt:] if nxt >= 0 else "\n")
-open(path, "w").write(text.rstrip("\n") + "\n\n" + section + "\n")
+    ends = [i for i in (text.find("\n## ", start + 1), text.find("\n<!-- ", start + 1)) if i >= 0]
+    end = min(ends) if ends else len(text)
+    text = text[:start + 1] + section + "\n" + text[end:]
+else:
+    marker = text.find("<!-- bench/compare.sh: begin -->")
+    if marker >= 0:
+        text = text[:marker] + section + "\n\n" + text[marker:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+open(path, "w").write(text)
 PY
   echo "wrote the Wasm plugins section of $out" >&2
 fi
