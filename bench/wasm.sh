@@ -98,33 +98,28 @@ YAML
   done
 }
 
+# plugin_on <dir> <name> <wasm file> <config>: WasmPlugin <name> acting only on Ingress <name>.
+plugin_on() {
+  cat > "$1/wasmplugins/$2.yaml" <<YAML
+apiVersion: extensions.higress.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: $2, namespace: higress-system}
+spec:
+  url: file://$3
+  defaultConfigDisable: true
+  matchRules:
+  - {ingress: [$2], config: $4}
+YAML
+}
+
 # routes <dir>: adds Ingresses noop and acl with their plugins to a config.
 routes() {
   local dir=$1 name
   for name in noop acl; do
     sed "s/plain/$name/g" "$dir/ingresses/plain.yaml" > "$dir/ingresses/$name.yaml"
   done
-  cat > "$dir/wasmplugins/noop.yaml" <<YAML
-apiVersion: extensions.higress.io/v1alpha1
-kind: WasmPlugin
-metadata: {name: noop, namespace: higress-system}
-spec:
-  url: file://$noop_wasm
-  defaultConfigDisable: true
-  matchRules:
-  - {ingress: [noop], config: {}}
-YAML
-  cat > "$dir/wasmplugins/acl.yaml" <<YAML
-apiVersion: extensions.higress.io/v1alpha1
-kind: WasmPlugin
-metadata: {name: acl, namespace: higress-system}
-spec:
-  url: file://$acl_wasm
-  defaultConfigDisable: true
-  matchRules:
-  - ingress: [acl]
-    config: {consumers: {allowed: {allowedCidrs: [127.0.0.1/32]}}}
-YAML
+  plugin_on "$dir" noop "$noop_wasm" '{}'
+  plugin_on "$dir" acl "$acl_wasm" '{consumers: {allowed: {allowedCidrs: [127.0.0.1/32]}}}'
 }
 
 # serve <dir> <home>: starts gantry, prints "pid port"

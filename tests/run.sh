@@ -11,40 +11,32 @@ step() { printf '\n== %s ==\n' "$*"; }
 step "system packages"
 standalone/dev-deps.sh
 
+# need COMMAND PACKAGE OVERRIDE_VAR WHAT_FAILS: reports COMMAND (or the binary the tests'
+# OVERRIDE_VAR names; "" for none), else installs Debian's PACKAGE, else says what fails.
+need() {
+  local cmd=$1 pkg=$2 var=$3 fails=$4 sudo="" override=""
+  [ -n "$var" ] && override=${!var:-}
+  if [ -n "$override" ] || command -v "$cmd" >/dev/null 2>&1; then
+    echo "found ${override:-$(command -v "$cmd")}"
+  elif command -v apt-get >/dev/null 2>&1; then
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    # Packages that start a system service where an init system runs (docker-registry on
+    # :5000, redis-server on :6379) are fine: tests start their own on free ports.
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null \
+      || { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null; }
+  else
+    echo "$cmd missing: $fails${var:+ (set $var)}" >&2
+  fi
+}
+
 step "test tools (shellcheck, for the installer and service scripts)"
-if command -v shellcheck >/dev/null 2>&1; then
-  echo "found $(command -v shellcheck)"
-elif command -v apt-get >/dev/null 2>&1; then
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get install -y -qq shellcheck >/dev/null || { $sudo apt-get update -qq && $sudo apt-get install -y -qq shellcheck >/dev/null; }
-else
-  echo "shellcheck missing: tests/systemd_unit.rs skips its script checks" >&2
-fi
+need shellcheck shellcheck "" "tests/systemd_unit.rs skips its script checks"
 
 step "docker-registry (the OCI registry the remote Wasm plugin tests pull from)"
-if command -v docker-registry >/dev/null 2>&1 || [ -n "${DOCKER_REGISTRY_BIN:-}" ]; then
-  echo "found ${DOCKER_REGISTRY_BIN:-$(command -v docker-registry)}"
-elif command -v apt-get >/dev/null 2>&1; then
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null || { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null; }
-  # The package starts a system registry on :5000 where an init system runs; tests start their own.
-else
-  echo "docker-registry missing: tests/wasm_remote.rs fails (set DOCKER_REGISTRY_BIN)" >&2
-fi
+need docker-registry docker-registry DOCKER_REGISTRY_BIN "tests/wasm_remote.rs fails"
 
 step "redis-server (the Redis the Wasm plugin Redis-call tests count in)"
-if command -v redis-server >/dev/null 2>&1 || [ -n "${REDIS_SERVER_BIN:-}" ]; then
-  echo "found ${REDIS_SERVER_BIN:-$(command -v redis-server)}"
-elif command -v apt-get >/dev/null 2>&1; then
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null || { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
-  # The package may start a system Redis on :6379 where an init system runs; tests start their own.
-else
-  echo "redis-server missing: the Redis tests in tests/wasm_plugins.rs fail (set REDIS_SERVER_BIN)" >&2
-fi
+need redis-server redis-server REDIS_SERVER_BIN "the Redis tests in tests/wasm_plugins.rs fail"
 
 step "rnacos (the Nacos-protocol server the Nacos tests run against)"
 RNACOS_ROOT="$HOME/.cache/gantry/rnacos"

@@ -27,6 +27,18 @@ const AI_STATISTICS: (&str, &str) = ("ai-statistics", "2.0.0");
 const EXT_AUTH: (&str, &str) = ("gpustack-ext-auth", "0.1.3");
 const RATE_LIMIT: (&str, &str) = ("gpustack-rate-limit", "1.0.1");
 
+/// Gantry with `plugin` on route `r` (`a.test` → `one`) and `redis` as the static registry
+/// `redis` (`outbound|80||redis.static`), started and answering.
+async fn start_with_redis(backends: &Backends, redis: &Redis, plugin: WasmPlugin) -> Gantry {
+    let config = config(backends, &[route("r", "a.test")], &[plugin]);
+    let mut registries = backends.registries();
+    registries.push(Registry::fixed("redis", redis.addr));
+    config.write_mcpbridge(&registries);
+    let gw = Gantry::start(config).await;
+    gw.client().eventually_backend("a.test", "/", "one").await;
+    gw
+}
+
 /// `ai-data-masking` with `settings` as its global config on route `masked` (`a.test`),
 /// started and answering.
 async fn with_masking(settings: Value) -> (Backends, Gantry) {
@@ -727,12 +739,7 @@ async fn rate_limit_counts_in_a_real_redis_through_higress_redis_calls() {
             }],
         }),
     );
-    let config = config(&backends, &[route("r", "a.test")], &[plugin]);
-    let mut registries = backends.registries();
-    registries.push(Registry::fixed("redis", redis.addr));
-    config.write_mcpbridge(&registries);
-    let gw = Gantry::start(config).await;
-    gw.client().eventually_backend("a.test", "/", "one").await;
+    let gw = start_with_redis(&backends, &redis, plugin).await;
     let as_user = |user: &'static str| {
         let gw = &gw;
         async move {
@@ -799,26 +806,25 @@ async fn redis_calls_made_as_a_request_ends_still_run() {
     );
     let path = wat_plugin(dir.path(), "counter", &wat_with(imports, &data, &funcs));
     let plugin = WasmPlugin::file("counter", &path).set("defaultConfig", json!({}));
-    let config = config(&backends, &[route("r", "a.test")], &[plugin]);
-    let mut registries = backends.registries();
-    registries.push(Registry::fixed("redis", redis.addr));
-    config.write_mcpbridge(&registries);
-    let gw = Gantry::start(config).await;
-    gw.client().eventually_backend("a.test", "/", "one").await;
-    let before: u64 = redis
-        .command(0, &["GET", "hits"])
-        .and_then(|r| r.lines().nth(1).and_then(|v| v.parse().ok()))
-        .unwrap_or(0);
+    let gw = start_with_redis(&backends, &redis, plugin).await;
+    let hits = || -> u64 {
+        let reply = redis.command(0, &["GET", "hits"]).unwrap_or_default();
+        reply
+            .lines()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let before = hits();
     for _ in 0..3 {
         gw.client().eventually_backend("a.test", "/", "one").await;
     }
     try_eventually(DEADLINE, || async {
-        let now = redis.command(0, &["GET", "hits"]).unwrap_or_default();
-        let hits: u64 = now.lines().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
-        if hits >= before + 3 {
+        let now = hits();
+        if now >= before + 3 {
             Ok(())
         } else {
-            Err(format!("hits {hits} (before {before})\n{}", gw.log()))
+            Err(format!("hits {now} (before {before})\n{}", gw.log()))
         }
     })
     .await
