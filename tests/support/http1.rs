@@ -47,6 +47,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Http1<S> {
         &self.io
     }
 
+    /// Writes `bytes` as they are (a request the caller splits) and flushes.
+    pub async fn write_raw(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let io = &mut self.io;
+        let write = async move {
+            io.write_all(bytes).await?;
+            io.flush().await
+        };
+        tokio::time::timeout(IO_TIMEOUT, write)
+            .await
+            .map_err(|_| format!("{CLOSED_WRITING}: timed out"))?
+            .map_err(|e| format!("{CLOSED_WRITING}: {e}"))
+    }
+
     /// `GET <path>` with `Host: <host>`, keeping the connection open; reads the reply.
     pub async fn get(&mut self, host: &str, path: &str) -> Result<RawReply, String> {
         self.send_head("GET", host, path, &[]).await?;

@@ -369,11 +369,15 @@ impl HttpSession {
         // below tries to parse first when we already have pipelined bytes —
         // a pipelined prefix can contain a complete request header, in which
         // case we must NOT issue another stream read (which would block).
+        // Gantry patch: no header buffer is allocated before the first byte arrives. An idle
+        // keep-alive connection waits with an empty buffer (its first read takes what fits
+        // in the 64 bytes `read_buf` reserves), and the full-size buffer is reserved once
+        // the request has started (below).
         let mut buf = self
             .pipelined_prefix
             .take()
             .filter(|prefix| !prefix.is_empty())
-            .unwrap_or_else(|| BytesMut::with_capacity(INIT_HEADER_BUF_SIZE));
+            .unwrap_or_default();
         let mut already_read = buf.len();
         let mut skip_next_read = already_read != 0;
         let mut detached_suffix = None;
@@ -402,6 +406,9 @@ impl HttpSession {
             // subsequent read_buf() would block for data that may never come
             // (the client already pipelined everything it had to send for
             // this request and is waiting for our response).
+            if already_read > 0 && buf.capacity() - buf.len() < INIT_HEADER_BUF_SIZE / 2 {
+                buf.reserve(INIT_HEADER_BUF_SIZE);
+            }
             if skip_next_read {
                 skip_next_read = false;
             } else if let Some(n) = self
