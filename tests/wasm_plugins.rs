@@ -779,6 +779,16 @@ async fn rate_limit_counts_in_a_real_redis_through_higress_redis_calls() {
         "another user's own bucket: {}",
         other.summary()
     );
+    // Commands reuse pooled connections (already logged in, on database 2).
+    let before = redis.connections_received();
+    for _ in 0..10 {
+        as_user("carol").await;
+    }
+    let opened = redis.connections_received() - before;
+    assert!(
+        opened <= 5,
+        "10 requests opened {opened} Redis connections (1 is INFO's own)"
+    );
     let keys = redis.command(2, &["DBSIZE"]).unwrap_or_default();
     assert_ne!(keys.trim(), ":0", "the counters are in database 2");
     assert_eq!(redis.command(0, &["DBSIZE"]).as_deref(), Some(":0\r\n"));

@@ -84,6 +84,17 @@ impl Redis {
     }
 }
 
+impl Redis {
+    /// Connections the server has accepted so far (`INFO stats`, counting this one).
+    pub fn connections_received(&self) -> u64 {
+        let info = self.command(0, &["INFO", "stats"]).unwrap_or_default();
+        info.lines()
+            .find_map(|l| l.strip_prefix("total_connections_received:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
 impl Drop for Redis {
     fn drop(&mut self) {
         let _ = self.child.kill();

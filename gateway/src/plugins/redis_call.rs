@@ -1,12 +1,16 @@
 //! Running the Redis calls plugins dispatch with Higress's `proxy_redis_call` (the Go SDK's
 //! `RedisClusterClient`: rate limits, quotas, caches). The cluster is one of the gateway's
 //! upstreams by Envoy name ([`Clusters`], e.g. `outbound|80||redis.static`); the query is
-//! a RESP command as the plugin encoded it. Each call connects to one endpoint, sends
-//! `AUTH` and `SELECT` when `proxy_redis_init` asked for them, then the query, and reads
-//! one whole RESP reply, all within the plugin's timeout. The reply (an error reply too)
+//! a RESP command as the plugin encoded it. Each call takes an idle connection to one
+//! endpoint from its thread's pool (per login and database), or connects and sends `AUTH`
+//! and `SELECT` when `proxy_redis_init` asked for them, then sends the query and reads one
+//! whole RESP reply, all within the plugin's timeout; a clean connection goes back to the
+//! pool. The reply (an error reply too)
 //! reaches `proxy_on_redis_call_response` with status 0 as buffer type 9; a connection
 //! failure or timeout is status 1 with no reply.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -112,9 +116,27 @@ async fn exchange(clusters: &Clusters, call: &RedisCall) -> Result<Vec<u8>, Call
     let lease = target
         .pick(PickHint::default())
         .ok_or(CallError::NoEndpoint)?;
-    let mut conn = TcpStream::connect(lease.addr()).await?;
-    conn.set_nodelay(true)?;
+    let key = PoolKey {
+        addr: lease.addr(),
+        username: call.settings.username.clone(),
+        password: call.settings.password.clone(),
+        db: call.settings.db,
+    };
     let mut buf = Vec::new();
+    // A pooled connection the server closed meanwhile fails before any reply byte; the
+    // command then goes once more on a fresh connection.
+    if let Some(mut conn) = pool_take(&key) {
+        match round_trip(&mut conn, &call.query, &mut buf).await {
+            Ok(reply) => {
+                pool_put(key, conn, &buf);
+                return Ok(reply);
+            }
+            Err(CallError::Io(_)) if buf.is_empty() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let mut conn = TcpStream::connect(key.addr).await?;
+    conn.set_nodelay(true)?;
     let s = &call.settings;
     if !s.password.is_empty() {
         let auth = if s.username.is_empty() {
@@ -128,17 +150,52 @@ async fn exchange(clusters: &Clusters, call: &RedisCall) -> Result<Vec<u8>, Call
         }
     }
     if s.db != 0 {
-        let reply = round_trip(
-            &mut conn,
-            &command(&["SELECT", &s.db.to_string()]),
-            &mut buf,
-        )
-        .await?;
+        let select = command(&["SELECT", &s.db.to_string()]);
+        let reply = round_trip(&mut conn, &select, &mut buf).await?;
         if reply.first() == Some(&b'-') {
             return Ok(reply);
         }
     }
-    round_trip(&mut conn, &call.query, &mut buf).await
+    let reply = round_trip(&mut conn, &call.query, &mut buf).await?;
+    pool_put(key, conn, &buf);
+    Ok(reply)
+}
+
+/// Idle connections are kept per endpoint and per login and database (what `AUTH` and
+/// `SELECT` fixed on them).
+#[derive(PartialEq, Eq, Hash)]
+struct PoolKey {
+    addr: std::net::SocketAddr,
+    username: String,
+    password: String,
+    db: u32,
+}
+
+/// Idle connections kept per key and thread.
+const MAX_IDLE: usize = 16;
+
+thread_local! {
+    /// Idle connections of this proxy thread, by key (a call takes one out for its exchange
+    /// and puts it back after a clean reply, so none is shared).
+    static POOL: RefCell<HashMap<PoolKey, Vec<TcpStream>>> = RefCell::new(HashMap::new());
+}
+
+fn pool_take(key: &PoolKey) -> Option<TcpStream> {
+    POOL.with(|p| p.borrow_mut().get_mut(key).and_then(Vec::pop))
+}
+
+/// Keeps `conn` for the next call, unless bytes past the reply are left (`leftover`).
+fn pool_put(key: PoolKey, conn: TcpStream, leftover: &[u8]) {
+    if !leftover.is_empty() {
+        return;
+    }
+    POOL.with(|p| {
+        let mut pool = p.borrow_mut();
+        let idle = pool.entry(key).or_default();
+        if idle.len() < MAX_IDLE {
+            idle.push(conn);
+        }
+    });
 }
 
 /// Sends `query` and reads one whole reply (bytes past it stay in `buf` for the next).
