@@ -840,3 +840,70 @@ async fn redis_calls_made_as_a_request_ends_still_run() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticks_make_redis_calls_and_get_their_answers() {
+    // Every 50 ms the module INCRs `ticks` in Redis; each answer counts a plugin metric.
+    let redis = Redis::start(None);
+    let backends = Backends::start(&["one"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = "outbound|80||redis.static";
+    let query = "*2\\0d\\0a$4\\0d\\0aINCR\\0d\\0a$5\\0d\\0aticks\\0d\\0a";
+    let imports = r#"(import "env" "proxy_set_tick_period_milliseconds" (func $period (param i32) (result i32)))
+  (import "env" "proxy_define_metric" (func $define (param i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_increment_metric" (func $inc (param i32 i64) (result i32)))
+  (import "env" "proxy_redis_init" (func $init (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_redis_call" (func $rcall (param i32 i32 i32 i32 i32) (result i32)))"#;
+    let data = format!(
+        r#"(data (i32.const 16) "{cluster}") (data (i32.const 64) "{query}") (data (i32.const 128) "answers")"#
+    );
+    let funcs = format!(
+        r#"(func (export "proxy_on_configure") (param i32 i32) (result i32)
+    (drop (call $period (i32.const 50)))
+    (drop (call $define (i32.const 0) (i32.const 128) (i32.const 7) (i32.const 1000)))
+    (drop (call $init (i32.const 16) (i32.const {n}) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 500)))
+    (i32.const 1))
+  (func (export "proxy_on_tick") (param i32)
+    (drop (call $rcall (i32.const 16) (i32.const {n}) (i32.const 64) (i32.const 25) (i32.const 1008))))
+  (func (export "proxy_on_redis_call_response") (param i32 i32 i32 i32)
+    (if (i32.eqz (local.get 2))
+      (then (drop (call $inc (i32.load (i32.const 1000)) (i64.const 1))))))"#,
+        n = cluster.len()
+    );
+    let path = wat_plugin(
+        dir.path(),
+        "redis-ticker",
+        &wat_with(imports, &data, &funcs),
+    );
+    let plugin = WasmPlugin::file("redis-ticker", &path).set("defaultConfig", json!({}));
+    let config = config(&backends, &[route("r", "a.test")], &[plugin]);
+    let mut registries = backends.registries();
+    registries.push(Registry::fixed("redis", redis.addr));
+    config.write_mcpbridge(&registries);
+    let gw = Gantry::builder().metrics(true).start(config).await;
+    let prefix = "gantry_wasm_plugin_counter{plugin=\"redis-ticker\",name=\"answers\"} ";
+    try_eventually(DEADLINE, || async {
+        let text = gantry_tests::scrape::scrape(gw.metrics_port()).await;
+        let answers: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0);
+        let ticks = redis.command(0, &["GET", "ticks"]).unwrap_or_default();
+        let ticks: u64 = ticks
+            .lines()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if answers >= 3.0 && ticks >= 3 {
+            Ok(())
+        } else {
+            Err(format!(
+                "answers {answers}, ticks in Redis {ticks}\n{}",
+                gw.log()
+            ))
+        }
+    })
+    .await
+    .unwrap();
+}

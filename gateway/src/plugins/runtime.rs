@@ -7,8 +7,9 @@
 //! the plugin's `failStrategy`.
 //!
 //! Ticks: a VM whose plugin set a tick period gets `proxy_on_tick` on its root context that
-//! often (a background task per runtime, ending with it); HTTP calls a tick dispatches are
-//! run and answered on the root context like a request's ([`super::http_call`]).
+//! often (a background task per runtime, ending with it); HTTP and Redis calls a tick
+//! dispatches are run and answered on the root context like a request's
+//! ([`super::http_call`], [`super::redis_call`]).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -17,7 +18,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use wasmtime::{Engine, InstancePre};
 
-use super::host_state::{HostState, HttpCall, PluginInfo, StreamState};
+use super::host_state::{HostState, HttpCall, PluginInfo, RedisCall, StreamState};
 use super::http_call::Clusters;
 use super::shared::SharedState;
 use super::spec::PluginSpec;
@@ -147,7 +148,7 @@ impl PluginRuntime {
 
     /// Ticks every started VM that asked for ticks; runs the calls they dispatch.
     async fn tick(&self) {
-        let mut pending: Vec<(usize, u64, Vec<HttpCall>)> = Vec::new();
+        let mut pending: Vec<(usize, u64, Vec<HttpCall>, Vec<RedisCall>)> = Vec::new();
         for (index, slot) in self.slots.iter().enumerate() {
             let mut slot = lock(slot);
             let Some(vm) = slot.vm.as_mut().filter(|vm| vm.tick_period().is_some()) else {
@@ -156,34 +157,54 @@ impl PluginRuntime {
             let root = vm.root_id();
             let mut stream = self.root_stream();
             match vm.run(root, Callback::Tick, &mut stream) {
-                Ok(o) if !o.calls.is_empty() => pending.push((index, slot.generation, o.calls)),
+                Ok(o) if !o.calls.is_empty() || !o.redis_calls.is_empty() => {
+                    pending.push((index, slot.generation, o.calls, o.redis_calls));
+                }
                 Ok(_) => {}
                 Err(e) => self.failed(&mut slot, &e),
             }
         }
-        for (index, generation, mut calls) in pending {
+        for (index, generation, mut calls, mut redis_calls) in pending {
             // Calls answered, and calls their answers make, a few rounds at most.
             for _ in 0..4 {
-                if calls.is_empty() {
+                if calls.is_empty() && redis_calls.is_empty() {
                     break;
                 }
                 let clusters = self.clusters.load_full();
-                let answers = futures_util::future::join_all(calls.drain(..).map(|call| {
-                    let clusters = clusters.clone();
-                    async move { (call.token, super::http_call::run(&clusters, call).await) }
-                }))
+                let (http, redis) = futures_util::future::join(
+                    futures_util::future::join_all(calls.drain(..).map(|call| {
+                        let clusters = clusters.clone();
+                        async move { (call.token, super::http_call::run(&clusters, call).await) }
+                    })),
+                    futures_util::future::join_all(redis_calls.drain(..).map(|call| {
+                        let clusters = clusters.clone();
+                        async move { (call.token, super::redis_call::run(&clusters, call).await) }
+                    })),
+                )
                 .await;
                 let mut slot = lock(&self.slots[index]);
                 if slot.generation != generation {
                     break;
                 }
-                for (token, answer) in answers {
+                let answers = http
+                    .into_iter()
+                    .map(|(token, a)| (Callback::HttpCallResponse(token), Some(a), None))
+                    .chain(
+                        redis
+                            .into_iter()
+                            .map(|(token, a)| (Callback::RedisCallResponse(token), None, Some(a))),
+                    );
+                for (callback, http_answer, redis_answer) in answers {
                     let Some(vm) = slot.vm.as_mut() else { break };
                     let root = vm.root_id();
                     let mut stream = self.root_stream();
-                    stream.call_response = Some(answer);
-                    match vm.run(root, Callback::HttpCallResponse(token), &mut stream) {
-                        Ok(o) => calls.extend(o.calls),
+                    stream.call_response = http_answer;
+                    stream.redis_response = redis_answer;
+                    match vm.run(root, callback, &mut stream) {
+                        Ok(o) => {
+                            calls.extend(o.calls);
+                            redis_calls.extend(o.redis_calls);
+                        }
                         Err(e) => {
                             self.failed(&mut slot, &e);
                             break;
