@@ -214,12 +214,11 @@ async fn round_trip(
         if buf.len() > MAX_REPLY {
             return Err(CallError::TooLarge);
         }
-        let mut chunk = [0u8; 8192];
-        let n = conn.read(&mut chunk).await?;
-        if n == 0 {
+        // Into the buffer's spare room (no chunk array in the future's state).
+        buf.reserve(16 * 1024);
+        if conn.read_buf(buf).await? == 0 {
             return Err(CallError::Io(std::io::ErrorKind::UnexpectedEof.into()));
         }
-        buf.extend_from_slice(&chunk[..n]);
     }
 }
 
@@ -234,9 +233,19 @@ fn command(args: &[&str]) -> Vec<u8> {
     out
 }
 
+/// How deep aggregates may nest in a reply (a hostile server cannot exhaust the stack).
+const MAX_DEPTH: usize = 64;
+
 /// Where the RESP2/RESP3 value starting at `at` ends: `Ok(None)` when more bytes are
-/// needed, `Err` when the bytes are not RESP.
+/// needed, `Err` when the bytes are not RESP (or nest deeper than [`MAX_DEPTH`]).
 fn frame_end(buf: &[u8], at: usize) -> Result<Option<usize>, ()> {
+    value_end(buf, at, 0)
+}
+
+fn value_end(buf: &[u8], at: usize, depth: usize) -> Result<Option<usize>, ()> {
+    if depth > MAX_DEPTH {
+        return Err(());
+    }
     let Some(&kind) = buf.get(at) else {
         return Ok(None);
     };
@@ -273,7 +282,7 @@ fn frame_end(buf: &[u8], at: usize) -> Result<Option<usize>, ()> {
             };
             let mut next = after;
             for _ in 0..items {
-                match frame_end(buf, next)? {
+                match value_end(buf, next, depth + 1)? {
                     Some(end) => next = end,
                     None => return Ok(None),
                 }
@@ -307,6 +316,10 @@ mod tests {
         assert_eq!(frame_end(b"*2\r\n:1\r\n", 0), Ok(None));
         assert_eq!(frame_end(b"HTTP/1.1 200 OK\r\n", 0), Err(()));
         assert_eq!(frame_end(b"$x\r\n", 0), Err(()));
+        let deep = "*1\r\n".repeat(100_000) + ":1\r\n";
+        assert_eq!(frame_end(deep.as_bytes(), 0), Err(()), "nesting is bounded");
+        let fine = "*1\r\n".repeat(MAX_DEPTH) + ":1\r\n";
+        assert_eq!(frame_end(fine.as_bytes(), 0), Ok(Some(fine.len())));
     }
 
     #[test]
