@@ -13,6 +13,7 @@ use gantry_tests::plugins::{
     plugin_config as config, route_to_one as route, wheel_plugin, WasmPlugin,
 };
 use gantry_tests::registry::{plugin_tar_gz, Registry, OCI_LAYER, WASM_LAYER};
+use gantry_tests::tls::TestCert;
 use gantry_tests::{try_eventually, validate, Gantry, DEADLINE};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -268,4 +269,54 @@ async fn plugins_are_pulled_from_oci_registries() {
     .await
     .unwrap();
     assert_eq!(added(&gw, "b.test").await, Ok(Some("public".into())));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_plugin_servers_are_verified_against_the_system_roots() {
+    // A plugin server with a private CA: refused (the route fails closed) until the CA is
+    // among the roots Gantry trusts (`SSL_CERT_FILE`, as OpenSSL-style tools read it).
+    let backends = Backends::start(&["one"]);
+    let cert = TestCert::new(&["127.0.0.1"]);
+    let server = FileServer::start_tls(&cert).await;
+    let path = format!("/plugins/{}/2.0.0/plugin.wasm", fresh("transformer"));
+    server.put(&path, transformer());
+    let url = server.url(&path);
+    assert!(url.starts_with("https://"), "{url}");
+    let plugin = WasmPlugin::url("transformer", &url).only_on("with", adds("tls"));
+    let make_config = || {
+        config(
+            &backends,
+            &[route("with", "a.test"), route("without", "b.test")],
+            std::slice::from_ref(&plugin),
+        )
+    };
+    let untrusted = Gantry::builder().start(make_config()).await;
+    untrusted
+        .client()
+        .eventually_backend("b.test", "/", "one")
+        .await;
+    assert_eq!(
+        added(&untrusted, "a.test").await,
+        Err(503),
+        "an untrusted plugin server fails the route closed"
+    );
+    assert_eq!(server.requests(), 0, "no request went past the handshake");
+    drop(untrusted);
+
+    let dir = tempfile::tempdir().unwrap();
+    let roots = dir.path().join("roots.pem");
+    std::fs::write(&roots, &cert.cert_pem).unwrap();
+    let gw = Gantry::builder()
+        .env("SSL_CERT_FILE", roots.to_str().unwrap())
+        .start(make_config())
+        .await;
+    try_eventually(DEADLINE, || async {
+        match added(&gw, "a.test").await {
+            Ok(Some(v)) if v == "tls" => Ok(()),
+            other => Err(format!("{other:?}\n{}", gw.log())),
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(server.hits(&path), 1, "downloaded over HTTPS once");
 }
