@@ -11,6 +11,7 @@
 //! config keep plugin state; a plugin whose new version fails keeps its last good runtime.
 
 pub mod abi;
+pub mod calls;
 pub mod engine;
 pub mod filter;
 pub mod host_state;

@@ -17,9 +17,9 @@ use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::proxy::Session;
 use pingora::{Error, ErrorType, Result};
 
+use super::calls;
 use super::host_state::{HeaderMap, LocalResponse, RequestFacts, StreamState};
-use super::http_call::{self, Clusters};
-use super::redis_call;
+use super::http_call::Clusters;
 use super::runtime::{Binding, PluginRuntime};
 use super::vm::{Callback, Outcome, VmError};
 use crate::filter::{FilterState, Flow, HttpFilter, PendingReply};
@@ -35,12 +35,6 @@ pub struct RouteFacts {
     pub cluster_name: Arc<str>,
     /// The clusters `proxy_http_call` may name.
     pub clusters: Arc<Clusters>,
-}
-
-/// A call's answer, for the callback that receives it.
-enum Answer {
-    Http(u32, super::host_state::CallResponse),
-    Redis(u32, super::host_state::RedisResponse),
 }
 
 /// Rounds of calls one callback may chain (a call's answer dispatching another, …).
@@ -135,41 +129,13 @@ impl WasmFilter {
             }
             let calls = std::mem::take(&mut outcome.calls);
             let redis_calls = std::mem::take(&mut outcome.redis_calls);
-            let clusters = &self.route.clusters;
-            let (http, redis) = futures_util::future::join(
-                futures_util::future::join_all(calls.into_iter().map(|call| {
-                    let token = call.token;
-                    async move { (token, http_call::run(clusters, call).await) }
-                })),
-                futures_util::future::join_all(redis_calls.into_iter().map(|call| {
-                    let token = call.token;
-                    async move { (token, redis_call::run(clusters, call).await) }
-                })),
-            )
-            .await;
-            let answers = http
-                .into_iter()
-                .map(|(t, a)| Answer::Http(t, a))
-                .chain(redis.into_iter().map(|(t, a)| Answer::Redis(t, a)));
+            let answers = calls::run_all(&self.route.clusters, calls, redis_calls).await;
             for answer in answers {
-                let r = match answer {
-                    Answer::Http(token, a) => {
-                        stream.call_response = Some(a);
-                        let r =
-                            self.runtime
-                                .run(binding, Callback::HttpCallResponse(token), stream);
-                        stream.call_response = None;
-                        r
-                    }
-                    Answer::Redis(token, a) => {
-                        stream.redis_response = Some(a);
-                        let r =
-                            self.runtime
-                                .run(binding, Callback::RedisCallResponse(token), stream);
-                        stream.redis_response = None;
-                        r
-                    }
-                }?;
+                let callback = answer.deliver(stream);
+                let r = self.runtime.run(binding, callback, stream);
+                stream.call_response = None;
+                stream.redis_response = None;
+                let r = r?;
                 outcome.calls.extend(r.calls);
                 outcome.redis_calls.extend(r.redis_calls);
                 outcome.resumed |= r.resumed;
@@ -311,12 +277,7 @@ fn run_detached(clusters: Arc<Clusters>, outcome: Outcome) {
         return;
     };
     handle.spawn(async move {
-        for call in outcome.calls {
-            http_call::run(&clusters, call).await;
-        }
-        for call in outcome.redis_calls {
-            redis_call::run(&clusters, call).await;
-        }
+        calls::run_all(&clusters, outcome.calls, outcome.redis_calls).await;
     });
 }
 

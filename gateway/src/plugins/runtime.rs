@@ -171,35 +171,21 @@ impl PluginRuntime {
                     break;
                 }
                 let clusters = self.clusters.load_full();
-                let (http, redis) = futures_util::future::join(
-                    futures_util::future::join_all(calls.drain(..).map(|call| {
-                        let clusters = clusters.clone();
-                        async move { (call.token, super::http_call::run(&clusters, call).await) }
-                    })),
-                    futures_util::future::join_all(redis_calls.drain(..).map(|call| {
-                        let clusters = clusters.clone();
-                        async move { (call.token, super::redis_call::run(&clusters, call).await) }
-                    })),
+                let answers = super::calls::run_all(
+                    &clusters,
+                    std::mem::take(&mut calls),
+                    std::mem::take(&mut redis_calls),
                 )
                 .await;
                 let mut slot = lock(&self.slots[index]);
                 if slot.generation != generation {
                     break;
                 }
-                let answers = http
-                    .into_iter()
-                    .map(|(token, a)| (Callback::HttpCallResponse(token), Some(a), None))
-                    .chain(
-                        redis
-                            .into_iter()
-                            .map(|(token, a)| (Callback::RedisCallResponse(token), None, Some(a))),
-                    );
-                for (callback, http_answer, redis_answer) in answers {
+                for answer in answers {
                     let Some(vm) = slot.vm.as_mut() else { break };
                     let root = vm.root_id();
                     let mut stream = self.root_stream();
-                    stream.call_response = http_answer;
-                    stream.redis_response = redis_answer;
+                    let callback = answer.deliver(&mut stream);
                     match vm.run(root, callback, &mut stream) {
                         Ok(o) => {
                             calls.extend(o.calls);
