@@ -45,6 +45,7 @@ use once_cell::sync::Lazy;
 use pingora_http::{RequestHeader, ResponseHeader};
 use std::fmt::Debug;
 use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::str;
 use std::sync::{
     atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
@@ -468,9 +469,16 @@ where
                         (server_reused, error)
                     }
                     ClientSession::Custom(mut c) => {
-                        let (server_reused, error) = self
-                            .proxy_to_custom_upstream(session, &mut c, client_reused, &peer, ctx)
-                            .await;
+                        // Gantry patch: boxed, so that custom upstreams' state (about 4 KiB,
+                        // unused by most proxies) is not part of every request's.
+                        let (server_reused, error) = Box::pin(self.proxy_to_custom_upstream(
+                            session,
+                            &mut c,
+                            client_reused,
+                            &peer,
+                            ctx,
+                        ))
+                        .await;
                         let session = ClientSession::Custom(c);
                         self.client_upstream
                             .release_http_session(session, &*peer, peer.idle_timeout())
@@ -1374,7 +1382,23 @@ where
             .await
     }
 
-    async fn handle_error(
+    // Gantry patch: the error path's future (about 5 KiB) is boxed so that it is not part of
+    // every request's state; see GANTRY-PATCH.md.
+    fn handle_error<'a>(
+        &'a self,
+        session: Session,
+        ctx: &'a mut <SV as ProxyHttp>::CTX,
+        e: Box<Error>,
+        context: &'a str,
+    ) -> Pin<Box<impl Future<Output = Option<ReusedHttpStream>> + Send + 'a>>
+    where
+        SV: ProxyHttp + Send + Sync + 'static,
+        <SV as ProxyHttp>::CTX: Send + Sync,
+    {
+        Box::pin(self.handle_error_unboxed(session, ctx, e, context))
+    }
+
+    async fn handle_error_unboxed(
         &self,
         mut session: Session,
         ctx: &mut <SV as ProxyHttp>::CTX,
@@ -1577,9 +1601,9 @@ where
             let prev_user_ctx = session.take_connection_user_context();
             // Gantry patch: the header read follows the app's current time limits.
             session.set_request_header_timeouts(self.inner.request_header_timeouts());
-    
+
             let session = Box::new(session);
-    
+
             // TODO: keepalive pool, use stack
             let mut session = match self.handle_new_request(session).await {
                 Some(downstream_session) => Session::new(
@@ -1591,20 +1615,20 @@ where
                 ),
                 None => return None, // bad request
             };
-    
+
             if *shutdown.borrow() {
                 // stop downstream from reusing if this service is shutting down soon
                 session.set_keepalive(None);
             }
-    
+
             let mut ctx = self.inner.new_ctx();
-    
+
             // Deliver user context from the previous request on this reused connection
             if let Some(prev_ctx) = prev_user_ctx {
                 self.inner
                     .on_connection_reuse(&mut session, &mut ctx, prev_ctx);
             }
-    
+
             // Gantry patch: the request's state machine (tens of KiB) is boxed for the
             // request only, so a keep-alive connection waiting for its next request holds
             // just the header read's state, not room for a whole request.

@@ -241,7 +241,17 @@ impl TransportConnector {
             .await
             .or_err(InternalError, "offload runtime failure")??
         } else {
-            do_connect(peer, bind_to, alpn_override, &self.tls_ctx.ctx, None).await?
+            // Gantry patch: the connect future (TCP and TLS handshakes, about 8 KiB) is boxed
+            // so that it is not part of every caller's state: a request that reuses a pooled
+            // connection never builds it, yet its size was copied with every request future.
+            Box::pin(do_connect(
+                peer,
+                bind_to,
+                alpn_override,
+                &self.tls_ctx.ctx,
+                None,
+            ))
+            .await?
         };
 
         Ok(stream)
