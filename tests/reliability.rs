@@ -38,7 +38,7 @@ const ABORT_SENT: usize = 100;
 ///
 /// - `/abort-body`: a 200 head announcing [`ABORT_LEN`] bytes, [`ABORT_SENT`] of them, close;
 /// - `/garbage`: bytes that are not HTTP, then close;
-/// - `/hang`: reads and never answers (until the gateway closes);
+/// - `/hang`: reads and never answers (until the gateway closes, which it counts);
 /// - `/reset`: a TCP reset right after the request head;
 /// - anything else: `200 ok` with `x-faulty: ok`, kept alive.
 ///
@@ -46,14 +46,18 @@ const ABORT_SENT: usize = 100;
 struct Faulty {
     server: Background,
     seen: Arc<Mutex<Vec<String>>>,
+    hangs_closed: Arc<AtomicU64>,
 }
 
 impl Faulty {
     fn start(name: &str) -> Self {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
+        let hangs_closed = Arc::new(AtomicU64::new(0));
+        let closes = hangs_closed.clone();
         let server = Background::spawn(name, move |mut stream: TcpStream| {
             let log = log.clone();
+            let closes = closes.clone();
             async move {
                 let mut buf = Vec::new();
                 while let Some(head) = read_request_head(&mut stream, &mut buf).await {
@@ -80,6 +84,7 @@ impl Faulty {
                         "/hang" => {
                             let mut sink = [0u8; 1024];
                             while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+                            closes.fetch_add(1, Ordering::SeqCst);
                             return;
                         }
                         "/reset" => {
@@ -97,7 +102,16 @@ impl Faulty {
                 }
             }
         });
-        Self { server, seen }
+        Self {
+            server,
+            seen,
+            hangs_closed,
+        }
+    }
+
+    /// How many `/hang` connections the gateway has closed so far.
+    fn hangs_closed(&self) -> u64 {
+        self.hangs_closed.load(Ordering::SeqCst)
     }
 
     fn addr(&self) -> SocketAddr {
@@ -481,6 +495,62 @@ async fn a_closed_endpoint_among_three_loses_no_request() {
 const ECHO_HOST: &str = "echo.example.com";
 
 /// An echo backend `name` behind `ECHO_HOST`, with `options` in `higress-config`.
+/// A client that hangs up while its bodiless request waits on a silent upstream ends that
+/// upstream request at once (the gateway watches the client while it waits), instead of
+/// holding the upstream connection until a timeout that may never come.
+#[tokio::test]
+async fn a_client_hanging_up_ends_its_upstream_request_at_once() {
+    const FAULTY: &str = "faulty.example.com";
+    let faulty = Faulty::start("faulty");
+    let gw = start(
+        &[Registry::fixed("faulty", faulty.addr())],
+        &[Ingress::host_route("faulty", FAULTY, "faulty.static")],
+        None,
+    )
+    .await;
+    let client = gw.client().clone();
+    eventually(DEADLINE, || async {
+        client
+            .get(FAULTY, "/ok")
+            .await?
+            .expect_status(200)
+            .map(|_| ())
+    })
+    .await;
+    faulty.take();
+
+    for round in 1..=3u64 {
+        let mut stream = connect(&gw).await;
+        let request = format!("GET /hang HTTP/1.1\r\nhost: {FAULTY}\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        eventually(DEADLINE, || async {
+            match faulty.take().iter().any(|t| t == "/hang") {
+                true => Ok(()),
+                false => Err("the request has not reached the backend".to_owned()),
+            }
+        })
+        .await;
+        assert_eq!(faulty.hangs_closed(), round - 1);
+        drop(stream);
+        eventually(Duration::from_secs(5), || async {
+            match faulty.hangs_closed() {
+                n if n == round => Ok(()),
+                n => Err(format!(
+                    "{n} of {round} upstream requests ended after their client left"
+                )),
+            }
+        })
+        .await;
+    }
+    // The gateway still serves.
+    client
+        .get(FAULTY, "/ok")
+        .await
+        .unwrap()
+        .expect_status(200)
+        .unwrap();
+}
+
 async fn echo_gateway(echo: &EchoServer, options: Option<&str>) -> Gantry {
     let gw = start(
         &[Registry::fixed("echo", echo.addr())],

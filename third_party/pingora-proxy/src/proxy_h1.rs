@@ -113,7 +113,8 @@ where
             return (false, true, Some(e));
         }
 
-        session.set_upstream_h1_upgrade_request_status(is_h1_upgrade_req(&req));
+        let upstream_upgrade_req = is_h1_upgrade_req(&req);
+        session.set_upstream_h1_upgrade_request_status(upstream_upgrade_req);
 
         session.upstream_compression.request_filter(&req);
 
@@ -138,6 +139,25 @@ where
             Ok(reader) => reader,
             Err(e) => return (false, false, Some(e)),
         };
+
+        // Gantry patch: the common case skips the task pipes, see `proxy_1to1_bodiless`.
+        if !upstream_upgrade_req
+            && downstream_custom_message_writer.is_none()
+            && downstream_custom_message_reader.is_none()
+            && session.downstream_session.as_http1().is_some()
+            && !session.cache.enabled()
+            && !session.cache.bypassing()
+            && session.as_mut().is_body_empty()
+            && session.as_ref().get_retry_buffer().is_none()
+        {
+            session.as_mut().enable_retry_buffering();
+            return match self.proxy_1to1_bodiless(session, client_session, ctx).await {
+                Ok((downstream_can_reuse, upstream_can_reuse)) => {
+                    (downstream_can_reuse, upstream_can_reuse, None)
+                }
+                Err(e) => (false, false, Some(e)),
+            };
+        }
 
         let (tx_upstream, rx_upstream) = mpsc::channel::<HttpTask>(TASK_BUFFER_SIZE);
         let (tx_downstream, rx_downstream) = mpsc::channel::<HttpTask>(TASK_BUFFER_SIZE);
@@ -189,6 +209,118 @@ where
             }
             Err(e) => (false, false, Some(e)),
         }
+    }
+
+    /// Gantry patch: [`Self::proxy_1to1`] for an HTTP/1.x downstream request without a body,
+    /// with caching off, no upgrade and no custom messages, which is most proxied requests.
+    ///
+    /// The generic path runs the two directions as a duplex of two futures joined by two task
+    /// channels and re-polls a six-way `select!` per task. With no request body to stream,
+    /// the same steps run in sequence on this task instead: the request body filters see the
+    /// end of an empty body, the upstream request is finished, then each batch of response
+    /// tasks (what is already read is taken without waiting, as the generic path takes what
+    /// is queued in its channel) goes through the same response filters and is written
+    /// downstream, while the downstream connection is watched for a premature close.
+    /// Returns whether the downstream and the upstream connections can be reused.
+    async fn proxy_1to1_bodiless(
+        &self,
+        session: &mut Session,
+        client_session: &mut HttpSessionV1,
+        ctx: &mut SV::CTX,
+    ) -> Result<(bool, bool)>
+    where
+        SV: ProxyHttp + Send + Sync,
+        SV::CTX: Send + Sync,
+    {
+        // The end of the (empty) request body, through the same filters as `send_body_to_pipe`.
+        let mut data = None;
+        session
+            .downstream_modules_ctx
+            .request_body_filter(&mut data, true)
+            .await?;
+        self.inner
+            .request_body_filter(session, &mut data, true, ctx)
+            .await?;
+        // As in `proxy_handle_upstream`: a failed request write still lets a complete
+        // response through, but the upstream connection is not reused.
+        let mut send_error =
+            match send_body_to1(client_session, Some(HttpTask::Body(data, true))).await {
+                Ok(_) => None,
+                Err(e) => {
+                    warn!("send error, draining read buf: {e}");
+                    Some(e)
+                }
+            };
+        let mut upstream_can_reuse = send_error.is_none();
+
+        let mut serve_from_cache = ServeFromCache::new();
+        let mut range_body_filter = RangeBodyFilter::new();
+        let mut watch_downstream = true;
+        loop {
+            // Wait for the next response task, or for the client to go away.
+            let mut next = loop {
+                tokio::select! {
+                    biased;
+                    res = client_session.read_response_task() => break Some(res),
+                    res = session.downstream_session.read_body_or_idle(true), if watch_downstream => {
+                        match res {
+                            Err(e) => return Err(e.into_down()),
+                            // Nothing more to watch for (e.g. pipelined bytes were stashed).
+                            Ok(_) => watch_downstream = false,
+                        }
+                    }
+                }
+            };
+            let mut tasks = Vec::with_capacity(2);
+            while let Some(res) = next.take() {
+                let mut task = match res {
+                    Ok(task) => task,
+                    Err(e) => {
+                        // The HTTP/1 message boundary is lost: no reuse upstream.
+                        upstream_can_reuse = false;
+                        HttpTask::Failed(send_error.take().unwrap_or(e).into_up())
+                    }
+                };
+                let end = task.is_end();
+                #[cfg(feature = "upstream_modules")]
+                if let HttpTask::Header(header, end_of_stream) = &task {
+                    self.inner
+                        .adjust_upstream_modules(session, header, *end_of_stream, ctx)
+                        .await?;
+                }
+                #[cfg(feature = "upstream_modules")]
+                session.upstream_modules_filter_task(&mut task).await?;
+                session.upstream_compression.response_filter(&mut task);
+                let task = self
+                    .h1_response_filter(
+                        session,
+                        task,
+                        ctx,
+                        &mut serve_from_cache,
+                        &mut range_body_filter,
+                        false,
+                    )
+                    .await?;
+                tasks.push(task);
+                if !end {
+                    // What the upstream already sent goes out in the same write.
+                    next = tokio::task::unconstrained(client_session.read_response_task())
+                        .now_or_never();
+                }
+            }
+            if session.write_response_tasks(tasks).await? {
+                break;
+            }
+        }
+
+        let downstream_can_reuse = match session.as_mut().finish_body().await {
+            Ok(_) => true,
+            Err(e) => {
+                error!("Error finish sending body to downstream: {}", e);
+                false
+            }
+        };
+        Ok((downstream_can_reuse, upstream_can_reuse))
     }
 
     pub(crate) async fn proxy_to_h1_upstream(
