@@ -1,0 +1,205 @@
+// Copyright 2026 Cloudflare, Inc.
+//
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+use crate::*;
+use bytes::Bytes;
+use http::header;
+
+#[derive(Debug, Clone)]
+pub struct CaseHeaderName(Bytes);
+
+impl CaseHeaderName {
+    pub fn new(name: String) -> Self {
+        CaseHeaderName(name.into())
+    }
+}
+
+impl CaseHeaderName {
+    pub fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
+
+    pub fn from_slice(buf: &[u8]) -> Self {
+        CaseHeaderName(Bytes::copy_from_slice(buf))
+    }
+}
+
+/// A trait that converts into case-sensitive header names.
+pub trait IntoCaseHeaderName {
+    fn into_case_header_name(self) -> CaseHeaderName;
+
+    /// Gantry patch: the name both as a header map key and in its original case.
+    ///
+    /// By default the case-sensitive name is parsed again into a [`HeaderName`], which
+    /// allocates for every name `http` does not know. Types that already hold a valid
+    /// name (a [`HeaderName`], a lowercase `&'static str`) override this to skip the parse.
+    fn into_names(self) -> Result<(HeaderName, CaseHeaderName)>
+    where
+        Self: Sized,
+    {
+        let case_header_name = self.into_case_header_name();
+        let header_name = HeaderName::from_bytes(case_header_name.as_slice())
+            .or_err(InvalidHTTPHeader, "invalid header name")?;
+        Ok((header_name, case_header_name))
+    }
+}
+
+/// Gantry patch: whether `name` is a header name [`HeaderName::from_static`] accepts: a
+/// non-empty lowercase token (RFC 9110 `tchar`s).
+fn is_static_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() < (1 << 16)
+        && name.bytes().all(|b| {
+            b.is_ascii_lowercase()
+                || b.is_ascii_digit()
+                || matches!(
+                    b,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                )
+        })
+}
+
+impl IntoCaseHeaderName for CaseHeaderName {
+    fn into_case_header_name(self) -> CaseHeaderName {
+        self
+    }
+}
+
+impl IntoCaseHeaderName for String {
+    fn into_case_header_name(self) -> CaseHeaderName {
+        CaseHeaderName(self.into())
+    }
+}
+
+impl IntoCaseHeaderName for &'static str {
+    fn into_case_header_name(self) -> CaseHeaderName {
+        CaseHeaderName(self.into())
+    }
+
+    // Gantry patch: a lowercase static name becomes a static `HeaderName`, no allocation.
+    fn into_names(self) -> Result<(HeaderName, CaseHeaderName)> {
+        let header_name = if is_static_header_name(self) {
+            HeaderName::from_static(self)
+        } else {
+            HeaderName::from_bytes(self.as_bytes())
+                .or_err(InvalidHTTPHeader, "invalid header name")?
+        };
+        Ok((
+            header_name,
+            CaseHeaderName(Bytes::from_static(self.as_bytes())),
+        ))
+    }
+}
+
+impl IntoCaseHeaderName for HeaderName {
+    fn into_case_header_name(self) -> CaseHeaderName {
+        CaseHeaderName(titled_header_name(&self))
+    }
+
+    // Gantry patch: the name is already parsed.
+    fn into_names(self) -> Result<(HeaderName, CaseHeaderName)> {
+        let case_header_name = CaseHeaderName(titled_header_name(&self));
+        Ok((self, case_header_name))
+    }
+}
+
+impl IntoCaseHeaderName for &HeaderName {
+    fn into_case_header_name(self) -> CaseHeaderName {
+        CaseHeaderName(titled_header_name(self))
+    }
+
+    // Gantry patch: the name is already parsed.
+    fn into_names(self) -> Result<(HeaderName, CaseHeaderName)> {
+        Ok((self.clone(), CaseHeaderName(titled_header_name(self))))
+    }
+}
+
+impl IntoCaseHeaderName for Bytes {
+    fn into_case_header_name(self) -> CaseHeaderName {
+        CaseHeaderName(self)
+    }
+}
+
+fn titled_header_name(header_name: &HeaderName) -> Bytes {
+    titled_header_name_str(header_name).map_or_else(
+        || Bytes::copy_from_slice(header_name.as_str().as_bytes()),
+        |s| Bytes::from_static(s.as_bytes()),
+    )
+}
+
+pub(crate) fn titled_header_name_str(header_name: &HeaderName) -> Option<&'static str> {
+    Some(match *header_name {
+        header::ACCEPT_RANGES => "Accept-Ranges",
+        header::AGE => "Age",
+        header::CACHE_CONTROL => "Cache-Control",
+        header::CONNECTION => "Connection",
+        header::CONTENT_TYPE => "Content-Type",
+        header::CONTENT_ENCODING => "Content-Encoding",
+        header::CONTENT_LENGTH => "Content-Length",
+        header::DATE => "Date",
+        header::TRANSFER_ENCODING => "Transfer-Encoding",
+        header::HOST => "Host",
+        header::SERVER => "Server",
+        header::SET_COOKIE => "Set-Cookie",
+        // TODO: add more const header here to map to their titled case
+        // TODO: automatically upper case the first letter?
+        _ => {
+            return None;
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_skip_the_parse_only_when_valid() {
+        for name in ["x-forwarded-for", "host", "x_a.b~c", "a1"] {
+            let (header_name, case) = name.into_names().unwrap();
+            assert_eq!(header_name.as_str(), name);
+            assert_eq!(case.as_slice(), name.as_bytes());
+        }
+        let (header_name, case) = "X-Forwarded-For".into_names().unwrap();
+        assert_eq!(header_name.as_str(), "x-forwarded-for");
+        assert_eq!(case.as_slice(), b"X-Forwarded-For");
+        for bad in ["", "a b", "a:b", "caf\u{e9}", "a\r\n"] {
+            assert!(!is_static_header_name(bad), "{bad:?}");
+            assert!(bad.into_names().is_err(), "{bad:?}");
+        }
+        let (header_name, case) = (&header::CONTENT_TYPE).into_names().unwrap();
+        assert_eq!(header_name, header::CONTENT_TYPE);
+        assert_eq!(case.as_slice(), b"Content-Type");
+    }
+
+    #[test]
+    fn test_case_header_name() {
+        assert_eq!("FoO".into_case_header_name().as_slice(), b"FoO");
+        assert_eq!("FoO".to_string().into_case_header_name().as_slice(), b"FoO");
+        assert_eq!(header::SERVER.into_case_header_name().as_slice(), b"Server");
+    }
+}
