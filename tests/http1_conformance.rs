@@ -3,15 +3,17 @@
 //! is answered on the h2c-enabled port; HTTP/1.1 without `Host` gets 400 (HTTP/1.0 may omit
 //! it); repeated identical `Content-Length` values reach the backend as one, differing ones
 //! get 400 and never reach it; request heads of many sizes, split at random points, arrive
-//! whole.
+//! whole, and so do response bodies of many sizes, sent with their head or after it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
+use gantry_tests::backend::{read_request_head, Background};
 use gantry_tests::http1::Http1;
 use gantry_tests::raw_tcp::{connect, excerpt, exchange, statuses, Ending};
 use gantry_tests::{ConfigDir, EchoServer, Gantry, Ingress, Path, Registry};
 use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 
 /// The host routed to the echo backend.
 const HOST: &str = "echo.example.com";
@@ -266,4 +268,66 @@ async fn request_heads_of_every_size_and_split_arrive_whole_on_one_connection() 
         sizes.to_vec(),
         "every X-Pad reached the backend whole"
     );
+}
+
+/// Body byte `i` of the sized-body backend's answers.
+fn body_byte(i: usize) -> u8 {
+    b'a' + (i % 26) as u8
+}
+
+#[tokio::test]
+async fn response_bodies_of_every_size_arrive_whole_however_they_are_sent() {
+    // The upstream body buffer is sized by Content-Length (pingora-core GANTRY-PATCH.md):
+    // bodies around its 64 KiB cap, sent with the response head or after it in pieces, must
+    // all arrive whole, one after another on the same upstream connection.
+    let backend = Background::spawn("sized", |mut tcp: TcpStream| async move {
+        let mut buf = Vec::new();
+        while let Some(head) = read_request_head(&mut tcp, &mut buf).await {
+            // `/sized/<bytes>/<with|after>`
+            let mut parts = head.target.trim_start_matches('/').split('/').skip(1);
+            let len: usize = parts.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+            let after = parts.next() == Some("after");
+            let body: Vec<u8> = (0..len).map(body_byte).collect();
+            let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {len}\r\n\r\n");
+            let sent = if after {
+                let (first, second) = body.split_at(len / 3);
+                let mut ok = tcp.write_all(head.as_bytes()).await.is_ok();
+                for piece in [first, second] {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    ok = ok && tcp.write_all(piece).await.is_ok();
+                }
+                ok
+            } else {
+                tcp.write_all(&[head.as_bytes(), &body].concat())
+                    .await
+                    .is_ok()
+            };
+            if !sent {
+                return;
+            }
+        }
+    });
+    let config = ConfigDir::new();
+    config.write_mcpbridge(&[Registry::fixed("sized", backend.addr())]);
+    config.write_ingress(&Ingress::host_route("sized", HOST, "sized.static"));
+    let gw = Gantry::start(config).await;
+    let client = gw.client();
+    client.eventually_status(HOST, "/sized/1/with", 200).await;
+    for len in [
+        0, 1, 100, 4096, 65_535, 65_536, 65_537, 200_000, 1, 1_000_000, 7,
+    ] {
+        for how in ["with", "after"] {
+            let reply = client
+                .get(HOST, &format!("/sized/{len}/{how}"))
+                .await
+                .unwrap_or_else(|e| panic!("{len} bytes {how} the head: {e}"));
+            assert_eq!(reply.status, 200, "{len} bytes {how} the head");
+            let want: String = (0..len).map(|i| char::from(body_byte(i))).collect();
+            assert!(
+                reply.body == want,
+                "{len} bytes {how} the head: got {} bytes",
+                reply.body.len()
+            );
+        }
+    }
 }

@@ -174,7 +174,12 @@ impl BodyReader {
     }
 
     fn prepare_buf(&mut self, buf_to_rewind: &[u8]) {
-        let mut body_buf = BytesMut::with_capacity(self.body_buf_size.max(buf_to_rewind.len()));
+        self.prepare_buf_sized(buf_to_rewind, self.body_buf_size);
+    }
+
+    /// Gantry patch: [`Self::prepare_buf`] with room for `size` bytes (at least the rewind).
+    fn prepare_buf_sized(&mut self, buf_to_rewind: &[u8], size: usize) {
+        let mut body_buf = BytesMut::with_capacity(size.max(buf_to_rewind.len()));
         if !buf_to_rewind.is_empty() {
             self.rewind_buf_len = buf_to_rewind.len();
             // TODO: this is still 1 copy. Make it zero
@@ -246,7 +251,10 @@ impl BodyReader {
                 }
             }
             _ => {
-                self.prepare_buf(buf_to_rewind);
+                // Gantry patch: no bigger a buffer than the body needs. A small response that
+                // arrived with its header was copied into a fresh 64 KiB buffer, one large
+                // allocation per proxied request; a later read grows it when the body needs.
+                self.prepare_buf_sized(buf_to_rewind, cl.min(self.body_buf_size));
                 self.body_state = PS::Partial(0, cl);
             }
         }
