@@ -1,8 +1,8 @@
 //! End-to-end tests of the global options in ConfigMap `higress-config` (data key
 //! `higress`): response gzip (on by default, `enable`, `minContentLength`,
 //! `contentType`), `downstream.maxRequestHeadersKb` (431), `downstream.routeTimeout` (wins
-//! over `higress.io/timeout`), `downstream.idleTimeout`, `addXRealIpHeader`, live edits, and
-//! an invalid value keeping the previous options in force.
+//! over `higress.io/timeout`), `downstream.idleTimeout`, `upstream.idleTimeout`,
+//! `addXRealIpHeader`, live edits, and an invalid value keeping the previous options in force.
 //!
 //! Gzip checks need the raw response bytes, so they use their own reqwest client
 //! (built without decompression) and decode with the system `gzip -dc`.
@@ -10,12 +10,16 @@
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use gantry_tests::backend::{read_request_head, Background};
 use gantry_tests::http1::Http1;
 use gantry_tests::{eventually, validate, ConfigDir, EchoServer, Gantry, Ingress, Path, DEADLINE};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 
 /// The quick-start host.
 const FOO: &str = "foo.bar.com";
@@ -600,6 +604,50 @@ async fn idle_timeout_closes_idle_client_connections() {
     let idle = idle_from.elapsed();
     assert!(
         idle >= Duration::from_millis(950),
+        "closed after {idle:?} idle, before the 1 s idleTimeout"
+    );
+}
+
+/// `upstream.idleTimeout` closes an idle kept-alive upstream connection once it has been
+/// idle that long, and no sooner (Higress's default is 10 s, far past the wait here).
+#[tokio::test]
+async fn upstream_idle_timeout_closes_idle_upstream_connections() {
+    let closed: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    let log = closed.clone();
+    let backend = Background::spawn("idle", move |mut tcp: TcpStream| {
+        let log = log.clone();
+        async move {
+            let mut buf = Vec::new();
+            while read_request_head(&mut tcp, &mut buf).await.is_some() {
+                let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-echo-name: idle\r\n\r\nok";
+                if tcp.write_all(reply).await.is_err() {
+                    return;
+                }
+            }
+            log.lock().unwrap().push(Instant::now());
+        }
+    });
+    let config = ConfigDir::quickstart("127.0.0.1", backend.addr().port());
+    config.write_higress_config("upstream:\n  idleTimeout: 1");
+    let gw = Gantry::start(config).await;
+    let client = gw.client();
+    client.eventually_status(FOO, "/", 200).await;
+    // Connections the readiness polls left idle are gone after their timeout.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    closed.lock().unwrap().clear();
+
+    let reply = client.get(FOO, "/").await.unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.summary());
+    let idle_from = Instant::now();
+    let idle = eventually(Duration::from_secs(5), || async {
+        match closed.lock().unwrap().first() {
+            Some(at) => Ok(at.saturating_duration_since(idle_from)),
+            None => Err("the idle upstream connection is still open".to_owned()),
+        }
+    })
+    .await;
+    assert!(
+        idle >= Duration::from_millis(900),
         "closed after {idle:?} idle, before the 1 s idleTimeout"
     );
 }

@@ -14,6 +14,7 @@
 
 //! Connecting to servers
 
+mod hot_pool;
 pub mod http;
 pub mod l4;
 #[cfg(feature = "any_tls")]
@@ -259,6 +260,14 @@ impl TransportConnector {
 
     /// Try to find a reusable connection to the given server [Peer]
     pub async fn reused_stream<P: Peer + Send + Sync>(&self, peer: &P) -> Option<Stream> {
+        // Gantry patch: this worker thread's own idle connections first (hot_pool.rs).
+        #[cfg(unix)]
+        if let Some(stream) = hot_pool::take(self.pool_id(), peer.reuse_hash(), |stream| {
+            peer.matches_fd(stream.id())
+                && test_reusable_stream(stream, &self.unexpected_data_conn_count)
+        }) {
+            return Some(stream);
+        }
         match self.connection_pool.get(&peer.reuse_hash()) {
             Some(s) => {
                 debug!("find reusable stream, trying to acquire it");
@@ -328,6 +337,25 @@ impl TransportConnector {
         if !test_reusable_stream(&mut stream, &self.unexpected_data_conn_count) {
             return;
         }
+        // Gantry patch: kept on this worker thread while it has room (hot_pool.rs), which
+        // costs no pool node, watcher task or wake-up per request.
+        #[cfg(unix)]
+        let stream = match hot_pool::enabled() {
+            true => match hot_pool::put(
+                hot_pool::Release {
+                    owner: self.pool_id(),
+                    key,
+                    idle_timeout,
+                    unexpected_data: self.unexpected_data_conn_count.clone(),
+                    on_unused: self.keepalive_pool_callback.clone(),
+                },
+                stream,
+            ) {
+                None => return,
+                Some(stream) => stream,
+            },
+            false => stream,
+        };
         let id = stream.id();
         let meta = ConnectionMeta::new(key, id);
         debug!("Try to keepalive client session");
@@ -354,6 +382,11 @@ impl TransportConnector {
                 }
             }
         });
+    }
+
+    /// Gantry patch: tells this connector's idle connections apart from other connectors'.
+    fn pool_id(&self) -> usize {
+        Arc::as_ptr(&self.connection_pool) as usize
     }
 
     /// Get a stream to the given server [Peer]
