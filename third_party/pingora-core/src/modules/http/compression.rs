@@ -58,6 +58,29 @@ impl HttpModule for ResponseCompression {
         Ok(())
     }
 
+    // Gantry patch: the filters never wait, so the proxy need not box their futures.
+    fn request_header_filter_now(&mut self, req: &mut RequestHeader) -> Option<Result<()>> {
+        self.0.request_filter(req);
+        Some(Ok(()))
+    }
+
+    fn request_body_filter_now(
+        &mut self,
+        _body: &mut Option<Bytes>,
+        _end_of_stream: bool,
+    ) -> Option<Result<()>> {
+        Some(Ok(()))
+    }
+
+    fn response_header_filter_now(
+        &mut self,
+        resp: &mut ResponseHeader,
+        end_of_stream: bool,
+    ) -> Option<Result<()>> {
+        self.0.response_header_filter(resp, end_of_stream);
+        Some(Ok(()))
+    }
+
     fn response_body_filter(
         &mut self,
         body: &mut Option<Bytes>,
