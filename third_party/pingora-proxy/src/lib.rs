@@ -369,8 +369,9 @@ where
                     );
                 }
                 if let Some(status) = status {
-                    downstream_session
-                        .respond_error(status)
+                    // Gantry patch: error replies are boxed, so their state does not size
+                    // the header read that every idle keep-alive connection waits in.
+                    Box::pin(downstream_session.respond_error(status))
                         .await
                         .unwrap_or_else(|e| {
                             debug!("failed to send error response to downstream: {e}");
@@ -396,8 +397,7 @@ where
             .is_some_and(|opts| opts.allow_connect_method_proxying)
             && downstream_session.req_header().method == Method::CONNECT
         {
-            downstream_session
-                .respond_error(405)
+            Box::pin(downstream_session.respond_error(405))
                 .await
                 .unwrap_or_else(|e| {
                     error!("failed to send error response to downstream: {e}");
@@ -1596,14 +1596,15 @@ where
         mut session: HttpSession,
         shutdown: &ShutdownWatch,
     ) -> impl std::future::Future<Output = Option<ReusedHttpStream>> + Send {
+        // Extract user context from the previous request before the session is moved into the Box
+        let prev_user_ctx = session.take_connection_user_context();
+        // Gantry patch: the header read follows the app's current time limits.
+        session.set_request_header_timeouts(self.inner.request_header_timeouts());
+
+        // Gantry patch: boxed before the future is built, so the future holds the box
+        // and not a second, dead copy of the session for the connection's lifetime.
+        let session = Box::new(session);
         async move {
-            // Extract user context from the previous request before the session is moved into the Box
-            let prev_user_ctx = session.take_connection_user_context();
-            // Gantry patch: the header read follows the app's current time limits.
-            session.set_request_header_timeouts(self.inner.request_header_timeouts());
-
-            let session = Box::new(session);
-
             // TODO: keepalive pool, use stack
             let mut session = match self.handle_new_request(session).await {
                 Some(downstream_session) => Session::new(

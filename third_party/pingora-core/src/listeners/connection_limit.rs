@@ -370,8 +370,14 @@ impl Drop for ConnectionPermit {
 }
 
 /// Runs `future` (one connection's work) with `activity` as the current connection's.
-pub(crate) async fn scope<F: Future>(activity: Arc<ConnectionActivity>, future: F) -> F::Output {
-    CURRENT.scope(activity, future).await
+///
+/// A plain function, not an `async fn`: an `async` wrapper would keep a second copy of
+/// `future`'s state beside the task-local one, doubling every connection's task.
+pub(crate) fn scope<F: Future>(
+    activity: Arc<ConnectionActivity>,
+    future: F,
+) -> tokio::task::futures::TaskLocalFuture<Arc<ConnectionActivity>, F> {
+    CURRENT.scope(activity, future)
 }
 
 /// Marks the connection served by the current task idle (between HTTP/1 requests); does
@@ -385,4 +391,3 @@ pub fn mark_current_idle() {
 pub(crate) fn mark_current_awaiting() {
     let _ = CURRENT.try_with(|activity| activity.mark_awaiting());
 }
-

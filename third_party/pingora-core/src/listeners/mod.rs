@@ -85,7 +85,7 @@ use crate::server::ListenFds;
 
 use async_trait::async_trait;
 use pingora_error::Result;
-use std::{any::Any, fs::Permissions, sync::Arc};
+use std::{any::Any, fs::Permissions, future::Future, pin::Pin, sync::Arc};
 
 use l4::{ListenerEndpoint, Stream as L4Stream};
 use tls::{Acceptor, TlsSettings};
@@ -311,7 +311,11 @@ impl TransportStack {
     pub async fn accept(&self) -> Result<UninitializedStream> {
         let stream = self.l4.accept().await?;
         Ok(UninitializedStream {
-            l4: stream,
+            // Gantry patch: boxed here, where the connection starts, so the futures that
+            // carry it until the handshake hold a pointer, not the whole stream: each of
+            // them keeps its copy's room for the connection's lifetime. Plain connections
+            // keep this box as their `Stream`, so it costs no extra allocation.
+            l4: Box::new(stream),
             tls: self.tls.clone(),
             l4_buffer: self.l4_buffer,
             pre_tls_callback: self.pre_tls_callback.clone(),
@@ -324,26 +328,38 @@ impl TransportStack {
 }
 
 pub(crate) struct UninitializedStream {
-    l4: L4Stream,
+    l4: Box<L4Stream>,
     tls: Option<Arc<Acceptor>>,
     l4_buffer: L4BufferSettings,
     pre_tls_callback: Option<PreTlsCallback>,
 }
 
 impl UninitializedStream {
-    pub async fn handshake(mut self) -> Result<Stream> {
+    /// The TLS handshake, or none for a plain listener.
+    ///
+    /// Gantry patch: a plain connection's handshake is a ready future and a TLS one is
+    /// boxed for the handshake's duration (~8 KiB with rustls), so neither sizes the
+    /// connection's task, which lives as long as the connection.
+    pub fn handshake(
+        mut self,
+    ) -> futures::future::Either<
+        std::future::Ready<Result<Stream>>,
+        Pin<Box<dyn Future<Output = Result<Stream>> + Send>>,
+    > {
+        use futures::future::Either;
         self.l4.set_buffer(self.l4_buffer);
-        if let Some(tls) = self.tls {
+        let Some(tls) = self.tls.take() else {
+            return Either::Left(std::future::ready(Ok(self.l4)));
+        };
+        Either::Right(Box::pin(async move {
+            let mut l4 = self.l4;
             // Process pre-TLS data if a callback is configured (e.g., PROXY protocol)
             if let Some(ref callback) = self.pre_tls_callback {
-                callback.process(&mut self.l4).await?;
+                callback.process(&mut l4).await?;
             }
-
-            let tls_stream = tls.tls_handshake(self.l4).await?;
-            Ok(Box::new(tls_stream))
-        } else {
-            Ok(Box::new(self.l4))
-        }
+            let tls_stream = tls.tls_handshake(*l4).await?;
+            Ok(Box::new(tls_stream) as Stream)
+        }))
     }
 
     /// Gantry patch: tracks whether the connection is idle, for [`ConnectionLimit`].
