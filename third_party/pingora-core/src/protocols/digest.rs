@@ -24,13 +24,19 @@ use super::l4::socket::SocketAddr;
 use super::raw_connect::ProxyDigest;
 use super::tls::digest::SslDigest;
 
+/// The timing digests of a stream's layers, innermost (L4) first.
+///
+/// Gantry patch: held inline for up to two layers (TCP and TLS), so building a session's
+/// digest, which happens per request on both sides of the proxy, allocates nothing.
+pub type TimingDigests = smallvec::SmallVec<[Option<TimingDigest>; 2]>;
+
 /// The information can be extracted from a connection
 #[derive(Clone, Debug, Default)]
 pub struct Digest {
     /// Information regarding the TLS of this connection if any
     pub ssl_digest: Option<Arc<SslDigest>>,
     /// Timing information
-    pub timing_digest: Vec<Option<TimingDigest>>,
+    pub timing_digest: TimingDigests,
     /// information regarding the CONNECT proxy this connection uses.
     pub proxy_digest: Option<Arc<ProxyDigest>>,
     /// Information about underlying socket/fd of this connection
@@ -234,7 +240,7 @@ impl SocketDigest {
 /// The interface to return timing information
 pub trait GetTimingDigest {
     /// Return the timing for each layer from the lowest layer to upper
-    fn get_timing_digest(&self) -> Vec<Option<TimingDigest>>;
+    fn get_timing_digest(&self) -> TimingDigests;
     fn get_read_pending_time(&self) -> Duration {
         Duration::ZERO
     }

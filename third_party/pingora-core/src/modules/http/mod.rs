@@ -161,7 +161,7 @@ impl HttpModules {
 
     /// Build the contexts of all the modules added to this [HttpModules]
     pub fn build_ctx(&self) -> HttpModuleCtx {
-        let module_ctx: Vec<_> = self.modules.iter().map(|b| b.init()).collect();
+        let module_ctx: ModuleCtxs = self.modules.iter().map(|b| b.init()).collect();
         let module_index = self
             .module_index
             .get_or_init(|| {
@@ -183,13 +183,17 @@ impl HttpModules {
     }
 }
 
+/// A request's module contexts. Gantry patch: up to two are held inline, so a request with
+/// Pingora's default module (compression) allocates no list for them.
+type ModuleCtxs = smallvec::SmallVec<[Module; 2]>;
+
 /// The Contexts of multiple modules
 ///
 /// This is the object that will apply all the included modules to a certain HTTP request.
 /// The modules are ordered according to their `order()`.
 pub struct HttpModuleCtx {
     // the modules in the order of execution
-    module_ctx: Vec<Module>,
+    module_ctx: ModuleCtxs,
     // find the module in the vec with its type ID
     module_index: Arc<HashMap<TypeId, usize>>,
 }
@@ -200,7 +204,7 @@ impl HttpModuleCtx {
     /// [HttpModules] should be used to create nonempty [HttpModuleCtx].
     pub fn empty() -> Self {
         HttpModuleCtx {
-            module_ctx: vec![],
+            module_ctx: ModuleCtxs::new(),
             module_index: Arc::new(HashMap::new()),
         }
     }

@@ -42,7 +42,7 @@ use crate::protocols::l4::virt;
 use crate::protocols::raw_connect::ProxyDigest;
 use crate::protocols::{
     GetProxyDigest, GetSocketDigest, GetTimingDigest, Peek, Shutdown, SocketDigest, Ssl,
-    TimingDigest, UniqueID, UniqueIDType,
+    TimingDigest, TimingDigests, UniqueID, UniqueIDType,
 };
 use crate::upstreams::peer::Tracer;
 
@@ -775,8 +775,8 @@ impl Shutdown for Stream {
 }
 
 impl GetTimingDigest for Stream {
-    fn get_timing_digest(&self) -> Vec<Option<TimingDigest>> {
-        let mut digest = Vec::with_capacity(2); // expect to have both L4 stream and TLS layer
+    fn get_timing_digest(&self) -> TimingDigests {
+        let mut digest = TimingDigests::new(); // L4 stream and TLS layer fit inline
         digest.push(Some(TimingDigest {
             established_ts: self.established_ts,
             establishment_duration: self.establishment_duration,

@@ -89,7 +89,7 @@ impl<S> GetTimingDigest for SslStream<S>
 where
     S: GetTimingDigest,
 {
-    fn get_timing_digest(&self) -> Vec<Option<TimingDigest>> {
+    fn get_timing_digest(&self) -> TimingDigests {
         let mut ts_vec = self.get_ref().get_timing_digest();
         ts_vec.push(Some(self.timing.clone()));
         ts_vec
