@@ -75,6 +75,11 @@ step "tests"
 export GANTRY_BIN="$CARGO_TARGET_DIR/debug/gantry"
 cargo test --workspace -- --test-threads=2
 
+step "unit tests of the patched crates whose own tests build (third_party/, see GANTRY-PATCH.md)"
+# pingora-core's and pingora-proxy's own tests need their upstream dev-dependencies and are
+# not run; their patches are covered by the workspace's end-to-end tests above.
+cargo test -p pingora-timeout -p pingora-http --lib -- --test-threads=2
+
 step "allocation guard (bench/profile.sh: heap allocations per proxied request, debug build)"
 # Calls into the allocator per bodiless keep-alive request under callgrind, about 25 s.
 # Today about 51 in the release build and a little more in the debug build (Pingora's timer

@@ -96,6 +96,10 @@ impl ToTimeout for FastTimeout {
     fn create(d: Duration) -> Self {
         FastTimeout(d)
     }
+
+    fn delay(&self) -> Delay {
+        TIMER_MANAGER.register_timer(self.0).into_delay()
+    }
 }
 
 enum TimeoutKind {
@@ -122,6 +126,13 @@ impl ToTimeout for FastOrTokioTimeout {
         match self.kind {
             TimeoutKind::Fast => FastTimeout::create(self.duration).timeout(),
             TimeoutKind::Tokio => TokioTimeout::create(self.duration).timeout(),
+        }
+    }
+
+    fn delay(&self) -> Delay {
+        match self.kind {
+            TimeoutKind::Fast => FastTimeout::create(self.duration).delay(),
+            TimeoutKind::Tokio => TokioTimeout::create(self.duration).delay(),
         }
     }
 

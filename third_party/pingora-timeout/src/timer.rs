@@ -77,6 +77,16 @@ impl TimerStub {
         }
         self.0.notified().await;
     }
+
+    /// Gantry patch: the wait as an unboxed [`crate::Delay`]. The `Notify` future is
+    /// created here, before the fired flag is first read, so a firing in between is not
+    /// missed (`notify_waiters` wakes every future created before it).
+    pub fn into_delay(self) -> crate::Delay {
+        crate::Delay::Fast {
+            notified: self.0.notified_owned(),
+            fired: self.1,
+        }
+    }
 }
 
 struct Timer(Arc<Notify>, Arc<AtomicBool>);
@@ -248,6 +258,22 @@ impl TimerManager {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Gantry patch: the inline delay is pending until its slot fires, then ready, including
+    // when it fires after the delay was made but before its first poll.
+    #[test]
+    fn test_inline_delay_fires() {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let timer = Timer::new();
+        let mut waited = std::pin::pin!(timer.subscribe().into_delay());
+        assert!(waited.as_mut().poll_delay(&mut cx).is_pending());
+        let mut unpolled = std::pin::pin!(timer.subscribe().into_delay());
+        timer.fire();
+        assert!(waited.as_mut().poll_delay(&mut cx).is_ready());
+        assert!(unpolled.as_mut().poll_delay(&mut cx).is_ready());
+        let mut after = std::pin::pin!(timer.subscribe().into_delay());
+        assert!(after.as_mut().poll_delay(&mut cx).is_ready());
+    }
 
     #[test]
     fn test_round() {
