@@ -3,9 +3,12 @@
 //! is answered on the h2c-enabled port; HTTP/1.1 without `Host` gets 400 (HTTP/1.0 may omit
 //! it); repeated identical `Content-Length` values reach the backend as one, differing ones
 //! get 400 and never reach it; request heads of many sizes, split at random points, arrive
-//! whole, and so do response bodies of many sizes, sent with their head or after it.
+//! whole, and so do response bodies of many sizes, sent with their head or after it; upstream
+//! connections are reused exactly when the response allows it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use gantry_tests::backend::{read_request_head, Background};
@@ -330,4 +333,87 @@ async fn response_bodies_of_every_size_arrive_whole_however_they_are_sent() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn upstream_connections_are_reused_only_when_the_response_allows_it() {
+    // RFC 9112 section 9.3: HTTP/1.1 persists unless `Connection: close`; HTTP/1.0 only with
+    // `Connection: keep-alive`. The gateway decides after the response head was handed on
+    // (pingora-core GANTRY-PATCH.md), so the decision must survive that hand-over.
+    let connections = Arc::new(AtomicUsize::new(0));
+    let reused_after_close = Arc::new(AtomicUsize::new(0));
+    let (opened, broken) = (connections.clone(), reused_after_close.clone());
+    let backend = Background::spawn("keepalive", move |mut tcp: TcpStream| {
+        let (opened, broken) = (opened.clone(), broken.clone());
+        async move {
+            opened.fetch_add(1, Ordering::SeqCst);
+            let mut buf = Vec::new();
+            let mut said_close = false;
+            while let Some(head) = read_request_head(&mut tcp, &mut buf).await {
+                if said_close {
+                    broken.fetch_add(1, Ordering::SeqCst);
+                }
+                // `/keepalive/<variant>`
+                let (version, connection) = match head.target.rsplit('/').next() {
+                    Some("http11") => ("1.1", ""),
+                    Some("http11-close") => ("1.1", "connection: close\r\n"),
+                    Some("http10") => ("1.0", ""),
+                    Some("http10-keepalive") => (
+                        "1.0",
+                        "connection: keep-alive\r\nkeep-alive: timeout=30\r\n",
+                    ),
+                    _ => ("1.1", "connection: close\r\n"),
+                };
+                said_close = connection.is_empty() && version == "1.0"
+                    || connection.starts_with("connection: close");
+                let reply =
+                    format!("HTTP/{version} 200 OK\r\n{connection}content-length: 2\r\n\r\nok");
+                if tcp.write_all(reply.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let config = ConfigDir::new();
+    config.write_mcpbridge(&[Registry::fixed("keepalive", backend.addr())]);
+    config.write_ingress(&Ingress::host_route("keepalive", HOST, "keepalive.static"));
+    let gw = Gantry::start(config).await;
+    let client = gw.client();
+    client
+        .eventually_status(HOST, "/keepalive/http11", 200)
+        .await;
+
+    for (variant, persists) in [
+        ("http11", true),
+        ("http11-close", false),
+        ("http10", false),
+        ("http10-keepalive", true),
+        ("http11", true),
+    ] {
+        let before = connections.load(Ordering::SeqCst);
+        for _ in 0..4 {
+            let reply = client
+                .get(HOST, &format!("/keepalive/{variant}"))
+                .await
+                .unwrap_or_else(|e| panic!("{variant}: {e}"));
+            assert_eq!(reply.status, 200, "{variant}: {}", reply.summary());
+        }
+        let opened = connections.load(Ordering::SeqCst) - before;
+        if persists {
+            assert!(
+                opened <= 1,
+                "{variant}: 4 requests opened {opened} upstream connections, the response allows reuse"
+            );
+        } else {
+            assert!(
+                opened >= 3,
+                "{variant}: 4 requests opened only {opened} upstream connections"
+            );
+        }
+    }
+    assert_eq!(
+        reused_after_close.load(Ordering::SeqCst),
+        0,
+        "requests were sent on upstream connections the backend had closed for reuse"
+    );
 }

@@ -53,6 +53,9 @@ pub struct HttpSession {
     keepalive_timeout: KeepaliveStatus,
     pub(crate) digest: Digest,
     response_header: Option<Box<ResponseHeader>>,
+    // Gantry patch: what framing and keep-alive need of the response header, kept when
+    // `read_response_task` hands the header itself over instead of cloning it.
+    response_facts: Option<ResponseFacts>,
     request_written: Option<Box<RequestHeader>>,
     bytes_sent: usize,
     /// Total response body payload bytes received from upstream
@@ -67,6 +70,16 @@ pub struct HttpSession {
     // If allowed, does not fail with error on invalid content-length
     // (treats as close-delimited response).
     allow_h1_response_invalid_content_length: bool,
+}
+
+/// What the session needs of the last response header read, once the header is handed over.
+#[derive(Debug, Clone, Copy)]
+struct ResponseFacts {
+    status: StatusCode,
+    version: Version,
+    transfer_encoding: bool,
+    connection_keepalive: Option<bool>,
+    keepalive_timeout: Option<u64>,
 }
 
 /// HTTP 1.x client session
@@ -91,6 +104,7 @@ impl HttpSession {
             body_writer: BodyWriter::new(),
             keepalive_timeout: KeepaliveStatus::Off,
             response_header: None,
+            response_facts: None,
             request_written: None,
             read_timeout: None,
             write_timeout: None,
@@ -337,7 +351,20 @@ impl HttpSession {
                         self.raw_header = Some(BufRef(0, s));
                         self.preread_body = Some(BufRef(s, total_read));
                         self.buf = buf;
+                        self.response_facts = Some(ResponseFacts {
+                            status: response_header.status,
+                            version: response_header.version,
+                            transfer_encoding: contains_transfer_encoding,
+                            connection_keepalive: is_buf_keepalive(
+                                response_header.headers.get(header::CONNECTION),
+                            ),
+                            keepalive_timeout: None,
+                        });
                         self.response_header = Some(response_header);
+                        let (keepalive_timeout, _max_use) = self.get_keepalive_values();
+                        if let Some(facts) = self.response_facts.as_mut() {
+                            facts.keepalive_timeout = keepalive_timeout;
+                        }
                         if let Err(e) = self.validate_response() {
                             return self.fail_response_header_read(e);
                         }
@@ -443,7 +470,8 @@ impl HttpSession {
         Ok(Box::new(self.resp_header().unwrap().clone()))
     }
 
-    /// Return a reference of the [`ResponseHeader`] if the response is read
+    /// Return a reference of the [`ResponseHeader`] if the response is read and has not been
+    /// handed over by [`Self::read_response_task()`] (Gantry patch).
     pub fn resp_header(&self) -> Option<&ResponseHeader> {
         self.response_header.as_deref()
     }
@@ -465,7 +493,7 @@ impl HttpSession {
 
     /// Return the status code of the response if read
     pub fn get_status(&self) -> Option<StatusCode> {
-        self.response_header.as_ref().map(|h| h.status)
+        self.response_facts.map(|f| f.status)
     }
 
     async fn do_read_body(&mut self) -> Result<Option<BufRef>> {
@@ -575,27 +603,24 @@ impl HttpSession {
 
         // Per [RFC 9112 Section 6.1-16](https://datatracker.ietf.org/doc/html/rfc9112#section-6.1-16),
         // if Transfer-Encoding is received in HTTP/1.0 response, connection MUST be closed after processing.
-        if self.resp_header().map(|h| h.version) == Some(Version::HTTP_10)
-            && self
-                .resp_header()
-                .and_then(|h| h.headers.get(header::TRANSFER_ENCODING))
-                .is_some()
+        let facts = self.response_facts;
+        if facts.map(|f| f.version) == Some(Version::HTTP_10)
+            && facts.is_some_and(|f| f.transfer_encoding)
         {
             self.set_keepalive(None);
             return;
         }
         if let Some(keepalive) = self.is_connection_keepalive() {
             if keepalive {
-                let (timeout, _max_use) = self.get_keepalive_values();
                 // TODO: respect max_use
-                match timeout {
+                match facts.and_then(|f| f.keepalive_timeout) {
                     Some(d) => self.set_keepalive(Some(d)),
                     None => self.set_keepalive(Some(0)), // infinite
                 }
             } else {
                 self.set_keepalive(None);
             }
-        } else if self.resp_header().map(|h| h.version) == Some(Version::HTTP_11) {
+        } else if facts.map(|f| f.version) == Some(Version::HTTP_11) {
             self.set_keepalive(Some(0)); // on by default for http 1.1
         } else {
             self.set_keepalive(None); // off by default for http 1.0
@@ -616,7 +641,7 @@ impl HttpSession {
         match request_keepalive {
             // ignore what the server sends if request disables keepalive explicitly
             Some(false) => Some(false),
-            _ => is_buf_keepalive(self.get_header(header::CONNECTION)),
+            _ => self.response_facts.and_then(|f| f.connection_keepalive),
         }
     }
 
@@ -812,7 +837,13 @@ impl HttpSession {
 
     pub async fn read_response_task(&mut self) -> Result<HttpTask> {
         if self.should_read_resp_header() {
-            let resp_header = self.read_resp_header_parts().await?;
+            self.read_response().await?;
+            // Gantry patch: the header is handed over, not cloned (a clone is about five
+            // allocations per response); framing and keep-alive use `response_facts`.
+            let resp_header = self
+                .response_header
+                .take()
+                .ok_or_else(|| Error::explain(InternalError, "response header just read"))?;
             let end_of_body = self.is_body_done();
             debug!("Response header: {resp_header:?}");
             trace!(
